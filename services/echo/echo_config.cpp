@@ -1,0 +1,55 @@
+#include "echo_config.h"
+
+#include <cstdio>
+
+#include "sb/common/worker_config.h"
+
+namespace sb::echo {
+
+std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker,
+                                    EchoOptions& echo, CommonOptions& common) {
+  CLI::App app{"Switchboard echo worker: answers 'echo' with the request body", "sb-echo"};
+  worker.service = "echo";
+  WorkerFlags flags;
+  addWorkerOptions(app, worker, flags);
+  app.add_option("--service", worker.service, "Service name to register as")->capture_default_str();
+  app.add_option("--chunks", echo.chunks, "Stream the body back as N chunks, then a reply")
+      ->capture_default_str();
+  auto* fixed = app.add_option("--delay-ms", echo.delay_ms, "Fixed service time per request")
+                    ->check(CLI::NonNegativeNumber)
+                    ->capture_default_str();
+  std::string lognormal;
+  app.add_option("--delay-lognormal", lognormal,
+                 "Service time exp(N(MU,SIGMA)) ms, given as MU,SIGMA (heavy tail)")
+      ->excludes(fixed);
+  app.add_option("--slots", echo.slots, "Requests in service at once, the rest wait (0: capacity)")
+      ->capture_default_str();
+  app.add_option("--seed", echo.seed, "Seed for the service-time draw (0: random)");
+  addCommonOptions(app, common);
+  bindEnvironment(app);
+  if (auto rc = parseCommandLine(app, argc, argv)) return rc;
+  if (!lognormal.empty()) {
+    double mu = 0, sigma = 0;
+    char extra = 0;
+    if (std::sscanf(lognormal.c_str(), "%lf,%lf%c", &mu, &sigma, &extra) != 2 || sigma < 0) {
+      std::fprintf(stderr, "sb-echo: --delay-lognormal takes MU,SIGMA (e.g. 2.3,1.0)\n");
+      return 2;
+    }
+    echo.lognormal = true;
+    echo.mu = mu;
+    echo.sigma = sigma;
+  }
+  applyWorkerOptions(worker, flags);
+  return std::nullopt;
+}
+
+int runEcho(WorkerOptions worker_options, const EchoOptions& echo, CommonOptions& common) {
+  setupLogging("echo", common);
+  zmq::context_t context(1);
+  EventLoop loop;
+  Worker worker(context, loop, std::move(worker_options));
+  EchoService service(worker, echo);
+  return runWorker(worker, common.ready_fd);
+}
+
+}  // namespace sb::echo

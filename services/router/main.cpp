@@ -1,0 +1,10 @@
+#include "router_config.h"
+#include "sb/common/signals.h"
+
+int main(int argc, char** argv) {
+  sb::blockTerminationSignals();
+  sb::router::RouterOptions options;
+  sb::CommonOptions common;
+  if (auto rc = sb::router::parseRouterOptions(argc, argv, options, common)) return *rc;
+  return sb::router::runRouter(options, common);
+}

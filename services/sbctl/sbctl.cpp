@@ -1,0 +1,125 @@
+#include "sbctl.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "sb/common/client.h"
+#include "sb/common/config.h"
+#include "sb/common/json_body.h"
+#include "sb/common/keyslot.h"
+#include "sb/proto/body_codec.h"
+#include "status_table.h"
+
+namespace sb::sbctl {
+namespace {
+
+int fail(const proto::Status& st) {
+  std::cerr << proto::errorCodeName(st.code) << ": " << st.message << "\n";
+  return 1;
+}
+
+std::string toJson(std::string_view body) {
+  std::string json;
+  if (!bodyToJson(body, json).ok()) return "<" + std::to_string(body.size()) + " bytes, not msgpack>";
+  return json;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"Switchboard control: call services, inspect and drain the router", "sbctl"};
+  app.require_subcommand(1);
+  std::string router = "tcp://127.0.0.1:5555";
+  app.add_option("--router", router, "Router frontend endpoint")
+      ->envname("SB_ROUTER")
+      ->capture_default_str();
+  int64_t deadline_ms = 30000;
+  app.add_option("--deadline-ms", deadline_ms, "Deadline of each request")
+      ->envname("SB_DEADLINE_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  auto* call = app.add_subcommand("call", "Call SERVICE OP with a JSON body; prints chunks and the reply");
+  std::string service, op, json = "null", model, worker;
+  bool idempotent = false;
+  call->add_option("service", service, "Service name")->required();
+  call->add_option("op", op, "Operation")->required();
+  call->add_option("json", json, "Request body as JSON")->capture_default_str();
+  call->add_option("--model", model, "Model / route tag");
+  call->add_option("--worker", worker, "Send to this worker (by name) only");
+  call->add_flag("--idempotent", idempotent, "Allow re-dispatch if the worker dies before replying");
+
+  auto* status = app.add_subcommand("status", "The router's view: workers, services, counters");
+  bool as_json = false;
+  status->add_flag("--json", as_json, "Print JSON instead of tables");
+
+  auto* drain = app.add_subcommand("drain", "Drain a worker: no new work, finish, exit");
+  std::string drain_name;
+  drain->add_option("worker", drain_name, "Worker name (see sbctl status)")->required();
+
+  auto* metrics = app.add_subcommand("metrics", "The router's metrics in Prometheus text format");
+
+  auto* keyslot = app.add_subcommand("keyslot", "Print the Redis Cluster slot of each KEY");
+  std::vector<std::string> keys;
+  keyslot->add_option("keys", keys, "Keys")->required();
+
+  if (auto rc = parseCommandLine(app, argc, argv)) return *rc;
+
+  if (*keyslot) {
+    for (const auto& k : keys) std::cout << k << " " << keySlot(k) << "\n";
+    return 0;
+  }
+
+  zmq::context_t context(1);
+  Client client(context, router);
+  CallOptions opts;
+  opts.deadline = Millis(deadline_ms);
+
+  if (*call) {
+    std::string body;
+    if (auto st = jsonToBody(json, body); !st.ok()) return fail({st.code, "request body: " + st.message});
+    opts.model = model;
+    opts.target = worker;
+    opts.idempotent = idempotent;
+    auto result = client.call(service, op, body, opts, [](const Incoming& in) {
+      std::cout << toJson(in.body) << std::endl;
+    });
+    if (!result.status.ok()) return fail(result.status);
+    std::cout << toJson(result.body) << std::endl;
+    return 0;
+  }
+  if (*status) {
+    auto result = client.call("router", "status", {}, opts);
+    if (!result.status.ok()) return fail(result.status);
+    std::string text;
+    if (auto st = bodyToJson(result.body, text, as_json ? 2 : -1); !st.ok()) return fail(st);
+    if (as_json) {
+      std::cout << text << "\n";
+    } else {
+      std::cout << statusTable(nlohmann::json::parse(text));
+    }
+    return 0;
+  }
+  if (*drain) {
+    std::map<std::string, std::string> req{{"worker", drain_name}};
+    auto result = client.call("router", "drain", proto::packBody(req), opts);
+    if (!result.status.ok()) return fail(result.status);
+    std::cout << "draining " << drain_name << "\n";
+    return 0;
+  }
+  if (*metrics) {
+    auto result = client.call("router", "metrics", {}, opts);
+    if (!result.status.ok()) return fail(result.status);
+    msgpack::object_handle oh;
+    if (auto st = proto::decodeBody(result.body, {}, oh); !st.ok()) return fail(st);
+    if (oh.get().type != msgpack::type::STR) return fail({proto::ErrorCode::kInternal, "metrics body is not text"});
+    std::cout << oh.get().as<std::string>();
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace sb::sbctl
