@@ -93,6 +93,7 @@ void Router::onFrontend() {
     size_t n = recvMessage(frontend_, parts_, 4, too_many);
     if (n == 0) return;
     handleClientMessage(n, too_many);
+    reapLostWorkers();
   }
 }
 
@@ -187,7 +188,11 @@ void Router::handleRequest(const Header& h) {
   armDeadline(r.deadline);
 
   if (wid) {
-    dispatch(r, key, wid);
+    if (!dispatch(r, wid)) {
+      s.queue.emplace_front(key, r.seq);
+      ++s.queued;
+      reapLostWorkers();
+    }
     return;
   }
   if (s.queued >= options_.queue_size) {
@@ -219,7 +224,7 @@ void Router::handleCancel(const Header& h) {
   sendCancel(workers_.at(r.worker), r);
 }
 
-bool Router::dispatch(Request& r, const std::string& key, WorkerId wid) {
+bool Router::dispatch(Request& r, WorkerId wid) {
   Worker& w = workers_.at(wid);
   zmq::message_t header;
   zmq::message_t body;
@@ -234,10 +239,16 @@ bool Router::dispatch(Request& r, const std::string& key, WorkerId wid) {
   zmq::message_t parts[4] = {frame(w.identity), frame(r.client), std::move(header),
                              std::move(body)};
   if (sendMessage(backend_, parts) != SendResult::kOk) {
-    // The worker's connection is gone; its heartbeats will stop and it will be removed.
-    ++counters_.unavailable;
-    replyError(r.client, r.id, ErrorCode::kUnavailable, "could not reach worker " + w.name);
-    requests_.erase(key);
+    // libzmq forgets a peer as soon as its connection closes, so an unroutable worker is gone
+    // (killed, crashed) even if its heartbeats have not timed out yet. Nothing was sent, so
+    // the request is safe to dispatch elsewhere whatever its idempotency: take its frames
+    // back and let the caller queue it; the worker leaves rotation now.
+    if (!r.idempotent) {
+      r.header = std::move(parts[2]);
+      r.body = std::move(parts[3]);
+    }
+    r.service->balancer->setDraining(wid, true);
+    lost_workers_.push_back(wid);
     return false;
   }
   r.worker = wid;
@@ -272,7 +283,20 @@ void Router::pumpQueue(Service& s) {
     }
     s.queue.erase(s.queue.begin() + static_cast<long>(i));
     --s.queued;
-    dispatch(it->second, key, *wid);
+    if (!dispatch(it->second, *wid)) {
+      // Back where it was; pumping resumes once the lost worker is removed.
+      s.queue.insert(s.queue.begin() + static_cast<long>(i), {key, seq});
+      ++s.queued;
+      return;
+    }
+  }
+}
+
+void Router::reapLostWorkers() {
+  while (!lost_workers_.empty()) {
+    WorkerId id = lost_workers_.back();
+    lost_workers_.pop_back();
+    removeWorker(id, "disconnected");
   }
 }
 
@@ -308,6 +332,7 @@ void Router::onBackend() {
     size_t n = recvMessage(backend_, parts_, 5, too_many);
     if (n == 0) return;
     handleWorkerMessage(n, too_many);
+    reapLostWorkers();
   }
 }
 
@@ -534,6 +559,7 @@ void Router::housekeeping() {
     }
   }
   for (WorkerId id : dead) removeWorker(id, "missed its heartbeats");
+  reapLostWorkers();
   if (now >= earliest_deadline_) checkDeadlines();
 }
 

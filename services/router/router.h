@@ -111,10 +111,13 @@ class Router {
   void onWorkerFrame(Worker& w, const proto::Header& h);
 
   Service& service(std::string_view name);
-  bool dispatch(Request& r, const std::string& key, WorkerId wid);
+  // Sends a request to a worker. False when the worker turned out to be gone: the request
+  // keeps its frames (caller re-queues it) and the worker is queued for removal.
+  bool dispatch(Request& r, WorkerId wid);
   void pumpQueue(Service& s);
   void finish(const std::string& key, Request& r, proto::ErrorCode code);
   void removeWorker(WorkerId id, const char* why);
+  void reapLostWorkers();
   void sendToWorker(const Worker& w, zmq::message_t&& envelope, zmq::message_t&& header,
                     zmq::message_t&& body);
   void sendControl(const std::string& identity, proto::Kind kind);
@@ -153,6 +156,7 @@ class Router {
   EventLoop::TimerId housekeeping_timer_ = 0;
   TimePoint last_heartbeat_{};
 
+  std::vector<WorkerId> lost_workers_;
   std::vector<zmq::message_t> parts_;
   std::string header_buf_;
   RouterCounters counters_;

@@ -24,8 +24,8 @@ TEST(RouterFailure, KilledWorkerLeavesRotationAndNoRequestHangs) {
   Load load(bus.context(), bus.frontend(), 18, o);
   ASSERT_TRUE(load.awaitCompleted(100, 10s));
   ASSERT_GT(bus.workerStats("echo", "victim")["handled"].get<int>(), 0);
-  c.signal(SIGKILL);
   auto killed_at = SteadyClock::now();
+  c.signal(SIGKILL);
   ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("victim"); }, 5s));
   auto out_after = SteadyClock::now() - killed_at;
   EXPECT_LT(out_after, 3500ms);
@@ -39,6 +39,26 @@ TEST(RouterFailure, KilledWorkerLeavesRotationAndNoRequestHangs) {
   std::cout << "victim out of rotation after "
             << std::chrono::duration_cast<Millis>(out_after).count() << " ms; outcomes "
             << testing::PrintToString(load.outcomes()) << "\n";
+}
+
+// An idle worker that died is found out at the next dispatch (its connection is gone): the
+// request goes to another worker instead of failing, and the dead one leaves at once.
+TEST(RouterFailure, DispatchToAVanishedWorkerGoesElsewhere) {
+  Bus bus;
+  auto a = bus.startEcho("a", {"--model", "m"});
+  auto b = bus.startEcho("b", {"--model", "m"});
+  b.signal(SIGKILL);
+  ASSERT_TRUE(b.awaitExit(5s));
+  auto client = bus.client();
+  CallOptions o;
+  o.model = "m";
+  for (int i = 0; i < 10; ++i) {
+    auto r = client->call("echo", "echo", "x", o);
+    EXPECT_TRUE(r.status.ok()) << r.status.message;
+  }
+  // Far sooner than the 3 s heartbeat timeout.
+  EXPECT_FALSE(bus.hasWorker("b"));
+  EXPECT_EQ(bus.status()["counters"]["unavailable"], 0);
 }
 
 // Idempotent requests that were on the dead worker, with nothing streamed, run again
