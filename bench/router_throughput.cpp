@@ -1,0 +1,217 @@
+// Router throughput and latency against a plain zmq::proxy ROUTER/DEALER forwarder, with the
+// same clients and the same sb-echo worker processes, in the same run.
+//
+//   bench_router_throughput [--seconds S] [--runs N] [--clients C] [--inflight K]
+//
+// The proxy forwards [client id][header][body] to a DEALER backend, which is exactly what an
+// sb-echo worker reads on its router link, so the workers are unchanged; their heartbeats go
+// nowhere (set long enough not to matter).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include "process.h"
+#include "sb/common/client.h"
+#include "stats.h"
+
+using namespace std::chrono_literals;
+using sb::Client;
+using sb::SteadyClock;
+using sb::test::Process;
+
+namespace {
+
+struct Options {
+  int seconds = 5;
+  int runs = 3;
+  int clients = 4;
+  int inflight = 64;
+  int body = 100;
+};
+
+const std::string kBody(100, 'x');
+
+// Closed loop: each client keeps `inflight` requests outstanding; returns round trips / s.
+double throughput(zmq::context_t& ctx, const std::string& frontend, const Options& o) {
+  std::atomic<bool> measuring{false}, stop{false};
+  std::atomic<uint64_t> done{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < o.clients; ++c) {
+    threads.emplace_back([&] {
+      Client client(ctx, frontend);
+      sb::CallOptions opts;
+      opts.deadline = 60s;
+      int outstanding = 0;
+      while (!stop) {
+        while (outstanding < o.inflight) {
+          client.send("echo", "echo", kBody, opts);
+          ++outstanding;
+        }
+        auto in = client.next(100ms);
+        if (!in || !sb::proto::isFinal(in->kind)) continue;
+        --outstanding;
+        if (measuring) done.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  std::this_thread::sleep_for(1s);  // warm-up
+  measuring = true;
+  auto t0 = SteadyClock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+  measuring = false;
+  double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  stop = true;
+  for (auto& t : threads) t.join();
+  return static_cast<double>(done.load()) / elapsed;
+}
+
+// One request in flight: round-trip times in microseconds.
+std::vector<double> latency(zmq::context_t& ctx, const std::string& frontend, int seconds) {
+  Client client(ctx, frontend);
+  sb::CallOptions opts;
+  opts.deadline = 10s;
+  std::vector<double> us;
+  for (int i = 0; i < 200; ++i) client.call("echo", "echo", kBody, opts);  // warm-up
+  auto until = SteadyClock::now() + std::chrono::seconds(seconds);
+  while (SteadyClock::now() < until) {
+    auto t0 = SteadyClock::now();
+    auto r = client.call("echo", "echo", kBody, opts);
+    if (!r.status.ok()) continue;
+    us.push_back(std::chrono::duration<double, std::micro>(SteadyClock::now() - t0).count());
+  }
+  return us;
+}
+
+std::vector<Process> startWorkers(const std::string& backend) {
+  std::vector<Process> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.push_back(Process::start(
+        "sb-echo", {"--router", backend, "--capacity", "1024", "--heartbeat-ms", "600000",
+                    "--log-level", "warn"},
+        {}, false));
+  }
+  return workers;
+}
+
+struct Result {
+  double rps = 0;
+  std::vector<double> lat;
+};
+
+Result runRouter(zmq::context_t& ctx, const Options& o) {
+  Process router = Process::start(
+      "sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*",
+                    "--log-level", "warn"});
+  auto line = router.awaitReady(10s);
+  if (!line) throw std::runtime_error("router did not start");
+  std::string fe = line->substr(0, line->find(' ')), be = line->substr(line->find(' ') + 1);
+  auto workers = startWorkers(be);
+  // Registered when a request gets through.
+  Client probe(ctx, fe);
+  while (!probe.call("echo", "echo", kBody).status.ok()) {
+  }
+  Result r;
+  r.rps = throughput(ctx, fe, o);
+  r.lat = latency(ctx, fe, 2);
+  return r;
+}
+
+Result runProxy(zmq::context_t& ctx, const Options& o) {
+  // The proxy runs in a child process, like the router, so both get the same scheduling.
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    zmq::context_t pctx(1);
+    zmq::socket_t frontend(pctx, zmq::socket_type::router);
+    zmq::socket_t backend(pctx, zmq::socket_type::dealer);
+    for (auto* s : {&frontend, &backend}) {
+      s->set(zmq::sockopt::sndhwm, 1000000);
+      s->set(zmq::sockopt::rcvhwm, 1000000);
+    }
+    frontend.bind("tcp://127.0.0.1:*");
+    backend.bind("tcp://127.0.0.1:*");
+    std::string eps = frontend.get(zmq::sockopt::last_endpoint) + " " +
+                      backend.get(zmq::sockopt::last_endpoint) + "\n";
+    if (write(fds[1], eps.data(), eps.size()) < 0) _exit(1);
+    close(fds[1]);
+    zmq::proxy(frontend, backend);
+    _exit(0);
+  }
+  close(fds[1]);
+  char buf[256] = {0};
+  ssize_t n = read(fds[0], buf, sizeof(buf) - 1);
+  close(fds[0]);
+  if (n <= 0) throw std::runtime_error("proxy did not start");
+  std::string line(buf, static_cast<size_t>(n));
+  std::string fe = line.substr(0, line.find(' '));
+  std::string be = line.substr(line.find(' ') + 1);
+  be.erase(be.find('\n'));
+  auto workers = startWorkers(be);
+  Client probe(ctx, fe);
+  sb::CallOptions quick;
+  quick.deadline = 200ms;
+  while (!probe.call("echo", "echo", kBody, quick, {}, 0ms).status.ok()) {
+  }
+  Result r;
+  r.rps = throughput(ctx, fe, o);
+  r.lat = latency(ctx, fe, 2);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--seconds")) o.seconds = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--runs")) o.runs = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--clients")) o.clients = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--inflight")) o.inflight = atoi(argv[i + 1]);
+  }
+  zmq::context_t ctx(1);
+  std::vector<double> proxy_rps, router_rps, proxy_p50, proxy_p99, router_p50, router_p99;
+  for (int run = 0; run < o.runs; ++run) {
+    // Alternate the order so neither side always runs on a warmer machine.
+    Result p, r;
+    if (run % 2 == 0) {
+      p = runProxy(ctx, o);
+      r = runRouter(ctx, o);
+    } else {
+      r = runRouter(ctx, o);
+      p = runProxy(ctx, o);
+    }
+    proxy_rps.push_back(p.rps);
+    router_rps.push_back(r.rps);
+    proxy_p50.push_back(sb::bench::percentile(p.lat, 50));
+    proxy_p99.push_back(sb::bench::percentile(p.lat, 99));
+    router_p50.push_back(sb::bench::percentile(r.lat, 50));
+    router_p99.push_back(sb::bench::percentile(r.lat, 99));
+    std::printf("run %d: proxy %s rt/s, router %s rt/s (%.2f)\n", run + 1,
+                sb::bench::grouped(p.rps).c_str(), sb::bench::grouped(r.rps).c_str(), r.rps / p.rps);
+  }
+  using sb::bench::median;
+  double pr = median(proxy_rps), rr = median(router_rps);
+  std::printf(
+      "\nrouter_throughput: %d clients x %d in flight, 2 sb-echo workers, %d B bodies, %d s, "
+      "median of %d runs on %u CPUs\n",
+      o.clients, o.inflight, o.body, o.seconds, o.runs, std::thread::hardware_concurrency());
+  std::printf("  plain zmq::proxy  %10s round trips/s\n", sb::bench::grouped(pr).c_str());
+  std::printf("  sb-router         %10s round trips/s\n", sb::bench::grouped(rr).c_str());
+  std::printf("  ratio router/proxy  %.2f   (target >= 0.80)\n", rr / pr);
+  std::printf("latency at 1 request in flight (us):\n");
+  std::printf("  plain zmq::proxy  p50 %7.0f  p99 %7.0f\n", median(proxy_p50), median(proxy_p99));
+  std::printf("  sb-router         p50 %7.0f  p99 %7.0f\n", median(router_p50), median(router_p99));
+  std::printf("  ratio router/proxy  p50 %.2f  p99 %.2f\n", median(router_p50) / median(proxy_p50),
+              median(router_p99) / median(proxy_p99));
+  return 0;
+}
