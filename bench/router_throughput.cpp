@@ -37,8 +37,32 @@ struct Options {
 
 const std::string kBody(100, 'x');
 
-// Closed loop: each client keeps `inflight` requests outstanding; returns round trips / s.
-double throughput(zmq::context_t& ctx, const std::string& frontend, const Options& o) {
+// User + system CPU seconds a process has used so far (/proc/PID/stat fields 14 and 15).
+double cpuSeconds(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return 0;
+  char buf[2048];
+  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may contain spaces
+  unsigned long utime = 0, stime = 0;
+  if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                        &stime) != 2) {
+    return 0;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+struct Measured {
+  double rps = 0;
+  double broker_cpu_us = 0;  // broker CPU per round trip
+};
+
+// Closed loop: each client keeps `inflight` requests outstanding; measures round trips / s
+// and the broker process's CPU time per round trip over the same window.
+Measured throughput(zmq::context_t& ctx, const std::string& frontend, const Options& o,
+                    pid_t broker) {
   std::atomic<bool> measuring{false}, stop{false};
   std::atomic<uint64_t> done{0};
   std::vector<std::thread> threads;
@@ -61,14 +85,17 @@ double throughput(zmq::context_t& ctx, const std::string& frontend, const Option
     });
   }
   std::this_thread::sleep_for(1s);  // warm-up
+  double cpu0 = cpuSeconds(broker);
   measuring = true;
   auto t0 = SteadyClock::now();
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
   measuring = false;
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  double cpu = cpuSeconds(broker) - cpu0;
+  uint64_t n = done.load();
   stop = true;
   for (auto& t : threads) t.join();
-  return static_cast<double>(done.load()) / elapsed;
+  return {static_cast<double>(n) / elapsed, n ? cpu * 1e6 / static_cast<double>(n) : 0};
 }
 
 // One request in flight: round-trip times in microseconds.
@@ -100,7 +127,7 @@ std::vector<Process> startWorkers(const std::string& backend) {
 }
 
 struct Result {
-  double rps = 0;
+  Measured m;
   std::vector<double> lat;
 };
 
@@ -117,7 +144,7 @@ Result runRouter(zmq::context_t& ctx, const Options& o) {
   while (!probe.call("echo", "echo", kBody).status.ok()) {
   }
   Result r;
-  r.rps = throughput(ctx, fe, o);
+  r.m = throughput(ctx, fe, o, router.pid());
   r.lat = latency(ctx, fe, 2);
   return r;
 }
@@ -161,7 +188,7 @@ Result runProxy(zmq::context_t& ctx, const Options& o) {
   while (!probe.call("echo", "echo", kBody, quick, {}, 0ms).status.ok()) {
   }
   Result r;
-  r.rps = throughput(ctx, fe, o);
+  r.m = throughput(ctx, fe, o, pid);
   r.lat = latency(ctx, fe, 2);
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
@@ -179,7 +206,8 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "--inflight")) o.inflight = atoi(argv[i + 1]);
   }
   zmq::context_t ctx(1);
-  std::vector<double> proxy_rps, router_rps, proxy_p50, proxy_p99, router_p50, router_p99;
+  std::vector<double> proxy_rps, router_rps, ratios, proxy_cpu, router_cpu, proxy_p50, proxy_p99,
+      router_p50, router_p99;
   for (int run = 0; run < o.runs; ++run) {
     // Alternate the order so neither side always runs on a warmer machine.
     Result p, r;
@@ -190,14 +218,18 @@ int main(int argc, char** argv) {
       r = runRouter(ctx, o);
       p = runProxy(ctx, o);
     }
-    proxy_rps.push_back(p.rps);
-    router_rps.push_back(r.rps);
+    proxy_rps.push_back(p.m.rps);
+    router_rps.push_back(r.m.rps);
+    ratios.push_back(r.m.rps / p.m.rps);
+    proxy_cpu.push_back(p.m.broker_cpu_us);
+    router_cpu.push_back(r.m.broker_cpu_us);
     proxy_p50.push_back(sb::bench::percentile(p.lat, 50));
     proxy_p99.push_back(sb::bench::percentile(p.lat, 99));
     router_p50.push_back(sb::bench::percentile(r.lat, 50));
     router_p99.push_back(sb::bench::percentile(r.lat, 99));
-    std::printf("run %d: proxy %s rt/s, router %s rt/s (%.2f)\n", run + 1,
-                sb::bench::grouped(p.rps).c_str(), sb::bench::grouped(r.rps).c_str(), r.rps / p.rps);
+    std::printf("run %d: proxy %s rt/s (%.2f us CPU/rt), router %s rt/s (%.2f us CPU/rt), ratio %.2f\n",
+                run + 1, sb::bench::grouped(p.m.rps).c_str(), p.m.broker_cpu_us,
+                sb::bench::grouped(r.m.rps).c_str(), r.m.broker_cpu_us, r.m.rps / p.m.rps);
   }
   using sb::bench::median;
   double pr = median(proxy_rps), rr = median(router_rps);
@@ -207,7 +239,10 @@ int main(int argc, char** argv) {
       o.clients, o.inflight, o.body, o.seconds, o.runs, std::thread::hardware_concurrency());
   std::printf("  plain zmq::proxy  %10s round trips/s\n", sb::bench::grouped(pr).c_str());
   std::printf("  sb-router         %10s round trips/s\n", sb::bench::grouped(rr).c_str());
-  std::printf("  ratio router/proxy  %.2f   (target >= 0.80)\n", rr / pr);
+  std::printf("  ratio router/proxy  %.2f   (median of the per-run ratios; target >= 0.80)\n",
+              median(ratios));
+  std::printf("  broker CPU per round trip: proxy %.2f us, router %.2f us (%.2fx)\n",
+              median(proxy_cpu), median(router_cpu), median(router_cpu) / median(proxy_cpu));
   std::printf("latency at 1 request in flight (us):\n");
   std::printf("  plain zmq::proxy  p50 %7.0f  p99 %7.0f\n", median(proxy_p50), median(proxy_p99));
   std::printf("  sb-router         p50 %7.0f  p99 %7.0f\n", median(router_p50), median(router_p99));
