@@ -36,8 +36,8 @@ struct Result {
 
 Result run(const std::string& policy, const Options& o, uint64_t seed) {
   Process router = Process::start(
-      "sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*",
-                    "--policy", policy, "--log-level", "warn", "--queue-size", "100000"});
+      "sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*", "--policy",
+                    policy, "--log-level", "warn", "--queue-size", "100000"});
   auto line = router.awaitReady(10s);
   if (!line) throw std::runtime_error("router did not start");
   std::string fe = line->substr(0, line->find(' ')), be = line->substr(line->find(' ') + 1);
@@ -77,7 +77,8 @@ Result run(const std::string& policy, const Options& o, uint64_t seed) {
     auto it = sent.find(in->id);
     if (it == sent.end()) continue;
     if (in->kind == sb::proto::Kind::kError) ++r.errors;
-    r.ms.push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - it->second).count());
+    r.ms.push_back(
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - it->second).count());
     sent.erase(it);
   }
   return r;

@@ -118,10 +118,10 @@ std::vector<double> latency(zmq::context_t& ctx, const std::string& frontend, in
 std::vector<Process> startWorkers(const std::string& backend) {
   std::vector<Process> workers;
   for (int i = 0; i < 2; ++i) {
-    workers.push_back(Process::start(
-        "sb-echo", {"--router", backend, "--capacity", "1024", "--heartbeat-ms", "600000",
-                    "--log-level", "warn"},
-        {}, false));
+    workers.push_back(Process::start("sb-echo",
+                                     {"--router", backend, "--capacity", "1024", "--heartbeat-ms",
+                                      "600000", "--log-level", "warn"},
+                                     {}, false));
   }
   return workers;
 }
@@ -132,9 +132,8 @@ struct Result {
 };
 
 Result runRouter(zmq::context_t& ctx, const Options& o) {
-  Process router = Process::start(
-      "sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*",
-                    "--log-level", "warn"});
+  Process router = Process::start("sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend",
+                                                "tcp://127.0.0.1:*", "--log-level", "warn"});
   auto line = router.awaitReady(10s);
   if (!line) throw std::runtime_error("router did not start");
   std::string fe = line->substr(0, line->find(' ')), be = line->substr(line->find(' ') + 1);
@@ -227,9 +226,10 @@ int main(int argc, char** argv) {
     proxy_p99.push_back(sb::bench::percentile(p.lat, 99));
     router_p50.push_back(sb::bench::percentile(r.lat, 50));
     router_p99.push_back(sb::bench::percentile(r.lat, 99));
-    std::printf("run %d: proxy %s rt/s (%.2f us CPU/rt), router %s rt/s (%.2f us CPU/rt), ratio %.2f\n",
-                run + 1, sb::bench::grouped(p.m.rps).c_str(), p.m.broker_cpu_us,
-                sb::bench::grouped(r.m.rps).c_str(), r.m.broker_cpu_us, r.m.rps / p.m.rps);
+    std::printf(
+        "run %d: proxy %s rt/s (%.2f us CPU/rt), router %s rt/s (%.2f us CPU/rt), ratio %.2f\n",
+        run + 1, sb::bench::grouped(p.m.rps).c_str(), p.m.broker_cpu_us,
+        sb::bench::grouped(r.m.rps).c_str(), r.m.broker_cpu_us, r.m.rps / p.m.rps);
   }
   using sb::bench::median;
   double pr = median(proxy_rps), rr = median(router_rps);

@@ -26,9 +26,7 @@ void bindEnvironment(CLI::App& app) {
     if (name.empty() || name == "help" || !opt->get_lnames().size()) continue;
     std::string env = "SB_";
     for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
-    opt->envname(env);
-    std::string desc = opt->get_description();
-    if (desc.find("[env ") == std::string::npos) opt->description(desc + " [env " + env + "]");
+    opt->envname(env);  // CLI11 shows it in --help as (Env:SB_...)
   }
 }
 

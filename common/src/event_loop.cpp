@@ -60,9 +60,9 @@ EventLoop::TimerId EventLoop::every(SteadyClock::duration interval, std::functio
 void EventLoop::cancel(TimerId id) { timers_.erase(id); }
 
 void EventLoop::rebuild() {
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                [](const Entry& e) { return e.removed; }),
-                 entries_.end());
+  entries_.erase(
+      std::remove_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.removed; }),
+      entries_.end());
   items_.clear();
   for (const auto& e : entries_) {
     items_.push_back(zmq_pollitem_t{e.socket, e.fd, e.events, 0});
@@ -79,7 +79,7 @@ void EventLoop::fireTimers() {
     if (it == timers_.end()) continue;  // cancelled
     if (it->second.interval.count() > 0) {
       due_.push({d.when + it->second.interval < t ? t + it->second.interval
-                                                   : d.when + it->second.interval,
+                                                  : d.when + it->second.interval,
                  d.id});
       auto fn = it->second.fn;  // the callback may cancel its own timer
       fn();

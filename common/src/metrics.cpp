@@ -1,8 +1,8 @@
 #include "sb/common/metrics.h"
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 namespace sb {
@@ -11,10 +11,14 @@ namespace {
 std::string escapeLabel(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -102,8 +106,9 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
 void MetricsRegistry::removeSeriesWith(const std::string& key, const std::string& value) {
   for (auto& [name, f] : families_) {
     for (auto it = f.series.begin(); it != f.series.end();) {
-      bool match = std::any_of(it->second.labels.begin(), it->second.labels.end(),
-                               [&](const auto& kv) { return kv.first == key && kv.second == value; });
+      bool match =
+          std::any_of(it->second.labels.begin(), it->second.labels.end(),
+                      [&](const auto& kv) { return kv.first == key && kv.second == value; });
       it = match ? f.series.erase(it) : std::next(it);
     }
   }

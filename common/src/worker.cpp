@@ -201,6 +201,24 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
       bool too_many = false;
       size_t n = recvMessage(*link.socket, parts_, 4, too_many);
       if (n == 0) return;
+      if (n == 2 && !too_many) {
+        // Two frames is the client link's shape: a router frontend answering our announce
+        // with an error. Not a sign of life from a backend.
+        Header h;
+        if (proto::decodeHeader(view(parts_[0]), options_.limits, h).ok() &&
+            h.kind == Kind::kError) {
+          spdlog::error(
+              "worker {}: {} answered like a router's client endpoint ({}); --router "
+              "must name the router's backend",
+              options_.name, link.endpoint, h.message);
+        }
+        continue;
+      }
+      if (n != 3 || too_many) {
+        spdlog::warn("worker {}: dropped a {}-frame message from {}", options_.name, n,
+                     link.endpoint);
+        continue;
+      }
       link.last_heard = loop_.now();
       if (!link.heard) {
         link.heard = true;
@@ -211,11 +229,6 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
           checkRegistered();
         }
       }
-      if (n != 3 || too_many) {
-        spdlog::warn("worker {}: dropped a {}-frame message from {}", options_.name, n,
-                     link.endpoint);
-        continue;
-      }
       Header h;
       proto::Status st = proto::decodeHeader(view(parts_[1]), options_.limits, h);
       if (!st.ok()) {
@@ -223,8 +236,12 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
         continue;
       }
       switch (h.kind) {
-        case Kind::kRequest: onRequest(idx); break;
-        case Kind::kCancel: onCancel(idx, h.id); break;
+        case Kind::kRequest:
+          onRequest(idx);
+          break;
+        case Kind::kCancel:
+          onCancel(idx, h.id);
+          break;
         case Kind::kDrain:
           drain();
           link.drain_acked = true;
@@ -236,7 +253,8 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
                        link.endpoint);
           if (!draining_) announce(idx);
           break;
-        default: break;  // heartbeats only refresh liveness
+        default:
+          break;  // heartbeats only refresh liveness
       }
     }
   }
@@ -283,8 +301,8 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     auto it = handlers_.find(std::string(h.op));
     if (it == handlers_.end()) {
       ++stats_.rejected;
-      call->fail(ErrorCode::kUnimplemented, "service '" + options_.service + "' has no op '" +
-                                                std::string(h.op) + "'");
+      call->fail(ErrorCode::kUnimplemented,
+                 "service '" + options_.service + "' has no op '" + std::string(h.op) + "'");
       return;
     }
     if (stats_.inflight >= options_.capacity) {
@@ -400,9 +418,7 @@ proto::Status Call::decodeBody(msgpack::object_handle& out) const {
 
 void Call::chunk(std::string_view body) { send(Kind::kChunk, body, ErrorCode::kOk, {}); }
 void Call::reply(std::string_view body) { send(Kind::kReply, body, ErrorCode::kOk, {}); }
-void Call::fail(ErrorCode code, std::string_view message) {
-  send(Kind::kError, {}, code, message);
-}
+void Call::fail(ErrorCode code, std::string_view message) { send(Kind::kError, {}, code, message); }
 
 void Call::send(Kind kind, std::string_view body, ErrorCode code, std::string_view msg) {
   if (done_) return;

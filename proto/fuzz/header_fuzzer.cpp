@@ -15,8 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string again = sb::proto::encodeHeader(h);
     sb::proto::Header h2;
     if (!sb::proto::decodeHeader(again, limits, h2).ok()) std::abort();
-    if (h2.kind != h.kind || (sb::proto::isRequestScoped(h.kind) && h2.id != h.id) || h2.service != h.service || h2.op != h.op ||
-        h2.model != h.model || h2.deadline_ms != h.deadline_ms) {
+    if (h2.kind != h.kind || (sb::proto::isRequestScoped(h.kind) && h2.id != h.id) ||
+        h2.service != h.service || h2.op != h.op || h2.model != h.model ||
+        h2.deadline_ms != h.deadline_ms) {
       std::abort();
     }
   }

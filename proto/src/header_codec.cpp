@@ -7,22 +7,46 @@ namespace sb::proto {
 
 std::string_view kindName(Kind kind) {
   switch (kind) {
-    case Kind::kRequest: return "request";
-    case Kind::kChunk: return "chunk";
-    case Kind::kReply: return "reply";
-    case Kind::kError: return "error";
-    case Kind::kCancel: return "cancel";
-    case Kind::kReady: return "ready";
-    case Kind::kHeartbeat: return "heartbeat";
-    case Kind::kDrain: return "drain";
-    case Kind::kBye: return "bye";
+    case Kind::kRequest:
+      return "request";
+    case Kind::kChunk:
+      return "chunk";
+    case Kind::kReply:
+      return "reply";
+    case Kind::kError:
+      return "error";
+    case Kind::kCancel:
+      return "cancel";
+    case Kind::kReady:
+      return "ready";
+    case Kind::kHeartbeat:
+      return "heartbeat";
+    case Kind::kDrain:
+      return "drain";
+    case Kind::kBye:
+      return "bye";
   }
   return "unknown";
 }
 
 namespace {
 
-enum class Key : uint8_t { kNone, kUnknown, kV, kK, kId, kSvc, kOp, kM, kTo, kDl, kEc, kEm, kIdem, kSeq };
+enum class Key : uint8_t {
+  kNone,
+  kUnknown,
+  kV,
+  kK,
+  kId,
+  kSvc,
+  kOp,
+  kM,
+  kTo,
+  kDl,
+  kEc,
+  kEm,
+  kIdem,
+  kSeq
+};
 
 Key keyOf(std::string_view k) {
   // Short keys: a switch on length keeps this cheap on the router's hot path.
@@ -53,19 +77,32 @@ Key keyOf(std::string_view k) {
 
 const char* keyName(Key k) {
   switch (k) {
-    case Key::kV: return "v";
-    case Key::kK: return "k";
-    case Key::kId: return "id";
-    case Key::kSvc: return "svc";
-    case Key::kOp: return "op";
-    case Key::kM: return "m";
-    case Key::kTo: return "to";
-    case Key::kDl: return "dl";
-    case Key::kEc: return "ec";
-    case Key::kEm: return "em";
-    case Key::kIdem: return "idem";
-    case Key::kSeq: return "seq";
-    default: return "?";
+    case Key::kV:
+      return "v";
+    case Key::kK:
+      return "k";
+    case Key::kId:
+      return "id";
+    case Key::kSvc:
+      return "svc";
+    case Key::kOp:
+      return "op";
+    case Key::kM:
+      return "m";
+    case Key::kTo:
+      return "to";
+    case Key::kDl:
+      return "dl";
+    case Key::kEc:
+      return "ec";
+    case Key::kEm:
+      return "em";
+    case Key::kIdem:
+      return "idem";
+    case Key::kSeq:
+      return "seq";
+    default:
+      return "?";
   }
 }
 
@@ -96,14 +133,31 @@ class HeaderVisitor : public msgpack::null_visitor {
     if (depth_ == 0) return fail("header is not a msgpack map");
     if (!topValue()) return true;
     switch (key_) {
-      case Key::kV: saw_version = true; out_.version = v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v); return true;
-      case Key::kK: saw_kind = true; raw_kind = v; return true;
-      case Key::kId: saw_id = true; out_.id = v; return true;
-      case Key::kDl: out_.deadline_ms = v; return true;
-      case Key::kEc: out_.error = errorCodeFromNumber(v); return true;
-      case Key::kSeq: out_.seq = v; return true;
-      case Key::kUnknown: return true;
-      default: return typeError();
+      case Key::kV:
+        saw_version = true;
+        out_.version = v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
+        return true;
+      case Key::kK:
+        saw_kind = true;
+        raw_kind = v;
+        return true;
+      case Key::kId:
+        saw_id = true;
+        out_.id = v;
+        return true;
+      case Key::kDl:
+        out_.deadline_ms = v;
+        return true;
+      case Key::kEc:
+        out_.error = errorCodeFromNumber(v);
+        return true;
+      case Key::kSeq:
+        out_.seq = v;
+        return true;
+      case Key::kUnknown:
+        return true;
+      default:
+        return typeError();
     }
   }
   bool visit_negative_integer(int64_t) { return scalar(); }
@@ -124,13 +178,25 @@ class HeaderVisitor : public msgpack::null_visitor {
     if (!topValue()) return true;
     std::string_view s(p, size);
     switch (key_) {
-      case Key::kSvc: out_.service = s; return true;
-      case Key::kOp: out_.op = s; return true;
-      case Key::kM: out_.model = s; return true;
-      case Key::kTo: out_.target = s; return true;
-      case Key::kEm: out_.message = s; return true;
-      case Key::kUnknown: return true;
-      default: return typeError();
+      case Key::kSvc:
+        out_.service = s;
+        return true;
+      case Key::kOp:
+        out_.op = s;
+        return true;
+      case Key::kM:
+        out_.model = s;
+        return true;
+      case Key::kTo:
+        out_.target = s;
+        return true;
+      case Key::kEm:
+        out_.message = s;
+        return true;
+      case Key::kUnknown:
+        return true;
+      default:
+        return typeError();
     }
   }
   bool visit_bin(const char*, uint32_t size) {
@@ -148,7 +214,10 @@ class HeaderVisitor : public msgpack::null_visitor {
     if (n > limits_.max_entries) return fail("header container has too many entries");
     return enter();
   }
-  bool end_array() { --depth_; return true; }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
   bool start_map(uint32_t n) {
     if (depth_ == 1 && in_key_) return fail("header keys must be strings");
     if (depth_ == 1 && key_ != Key::kUnknown) return typeError();
@@ -169,9 +238,16 @@ class HeaderVisitor : public msgpack::null_visitor {
     }
     return true;
   }
-  bool end_map() { --depth_; return true; }
-  void parse_error(size_t, size_t) { if (!error) error = "header is not valid msgpack"; }
-  void insufficient_bytes(size_t, size_t) { if (!error) error = "header is truncated"; }
+  bool end_map() {
+    --depth_;
+    return true;
+  }
+  void parse_error(size_t, size_t) {
+    if (!error) error = "header is not valid msgpack";
+  }
+  void insufficient_bytes(size_t, size_t) {
+    if (!error) error = "header is truncated";
+  }
 
  private:
   bool fail(const char* why) {
@@ -225,7 +301,8 @@ Status decodeHeader(std::string_view frame, const Limits& limits, Header& out) {
   if (off != frame.size()) {
     return Status::error(ErrorCode::kInvalidArgument, "trailing bytes after the header map");
   }
-  if (!v.saw_version) return Status::error(ErrorCode::kInvalidArgument, "header has no version ('v')");
+  if (!v.saw_version)
+    return Status::error(ErrorCode::kInvalidArgument, "header has no version ('v')");
   if (out.version != kProtocolVersion) {
     return Status::error(ErrorCode::kInvalidArgument,
                          "unsupported protocol version " + std::to_string(out.version) +

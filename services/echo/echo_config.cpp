@@ -6,8 +6,8 @@
 
 namespace sb::echo {
 
-std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker,
-                                    EchoOptions& echo, CommonOptions& common) {
+std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker, EchoOptions& echo,
+                                    CommonOptions& common) {
   CLI::App app{"Switchboard echo worker: answers 'echo' with the request body", "sb-echo"};
   worker.service = "echo";
   WorkerFlags flags;

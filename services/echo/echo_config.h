@@ -8,8 +8,8 @@
 
 namespace sb::echo {
 
-std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker,
-                                    EchoOptions& echo, CommonOptions& common);
+std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker, EchoOptions& echo,
+                                    CommonOptions& common);
 int runEcho(WorkerOptions worker, const EchoOptions& echo, CommonOptions& common);
 
 }  // namespace sb::echo

@@ -9,13 +9,13 @@
 namespace sb::echo {
 
 struct EchoOptions {
-  uint32_t chunks = 0;            // 0: one reply; N: N chunks (each the body), then a reply
-  double delay_ms = 0;            // fixed service time
-  bool lognormal = false;         // draw the service time from exp(N(mu, sigma)) ms instead
+  uint32_t chunks = 0;     // 0: one reply; N: N chunks (each the body), then a reply
+  double delay_ms = 0;     // fixed service time
+  bool lognormal = false;  // draw the service time from exp(N(mu, sigma)) ms instead
   double mu = 0;
   double sigma = 0;
-  uint32_t slots = 0;             // requests in service at once (others wait, FIFO); 0 = all
-  uint64_t seed = 0;              // 0: random
+  uint32_t slots = 0;  // requests in service at once (others wait, FIFO); 0 = all
+  uint64_t seed = 0;   // 0: random
 };
 
 // The echo service: answers op "echo" with the request body after a service time, optionally

@@ -56,8 +56,8 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
   loop_.addSocket(frontend_, [this] { onFrontend(); });
   loop_.addSocket(backend_, [this] { onBackend(); });
   housekeeping_timer_ = loop_.every(Millis(100), [this] { housekeeping(); });
-  spdlog::info("clients on {}, workers on {}, policy {}", frontendEndpoint(),
-               backendEndpoint(), options_.policy);
+  spdlog::info("clients on {}, workers on {}, policy {}", frontendEndpoint(), backendEndpoint(),
+               options_.policy);
 }
 
 Router::~Router() {
@@ -80,9 +80,9 @@ Router::Service& Router::service(std::string_view name) {
   s->requests = &metrics_.counter("sb_router_requests_total", "Requests received", labels);
   s->ok = &metrics_.counter("sb_router_responses_total", "Requests ended, by code",
                             {{"service", s->name}, {"code", "OK"}});
-  s->latency = &metrics_.histogram("sb_router_request_duration_seconds",
-                                   "Time from request to final frame",
-                                   MetricsRegistry::latencyBuckets(), labels);
+  s->latency =
+      &metrics_.histogram("sb_router_request_duration_seconds", "Time from request to final frame",
+                          MetricsRegistry::latencyBuckets(), labels);
   return *services_.emplace(s->name, std::move(s)).first->second;
 }
 
@@ -123,8 +123,12 @@ void Router::handleClientMessage(size_t n, bool too_many) {
     return;
   }
   switch (h.kind) {
-    case Kind::kRequest: handleRequest(h); break;
-    case Kind::kCancel: handleCancel(h); break;
+    case Kind::kRequest:
+      handleRequest(h);
+      break;
+    case Kind::kCancel:
+      handleCancel(h);
+      break;
     default:
       ++counters_.malformed;
       replyError(client, h.id, ErrorCode::kInvalidArgument,
@@ -305,9 +309,9 @@ void Router::reapLostWorkers() {
 void Router::finish(const std::string& key, Request& r, ErrorCode code) {
   Service& s = *r.service;
   if (r.worker && !r.admin) {
-    Outcome outcome = code == ErrorCode::kOk                   ? Outcome::kSuccess
+    Outcome outcome = code == ErrorCode::kOk               ? Outcome::kSuccess
                       : proto::countsAsWorkerFailure(code) ? Outcome::kFailure
-                                                               : Outcome::kNeutral;
+                                                           : Outcome::kNeutral;
     s.balancer->onFinish(r.worker, outcome);
     if (outcome == Outcome::kFailure) {
       if (auto wit = workers_.find(r.worker); wit != workers_.end()) ++wit->second.failures;
@@ -353,8 +357,7 @@ void Router::handleWorkerMessage(size_t n, bool too_many) {
   proto::Status st = proto::decodeHeader(view(parts_[2]), options_.limits, h);
   if (!st.ok()) {
     ++counters_.dropped;
-    spdlog::warn("dropped a frame from worker {}: {}", w ? w->name : "(unknown)",
-                 st.message);
+    spdlog::warn("dropped a frame from worker {}: {}", w ? w->name : "(unknown)", st.message);
     return;
   }
   if (h.kind == Kind::kReady) {
@@ -423,25 +426,29 @@ void Router::onReady(Worker* known, const std::string& identity, std::string_vie
   Service& s = service(svc_name);
   s.balancer->upsert(w->id, spec);
   s.balancer->setDraining(w->id, w->draining);
-  spdlog::info("worker {} joined '{}' (capacity {}, weight {}{})", w->name, svc_name,
-               spec.capacity, spec.weight, spec.backup ? ", backup" : "");
+  spdlog::info("worker {} joined '{}' (capacity {}, weight {}{})", w->name, svc_name, spec.capacity,
+               spec.weight, spec.backup ? ", backup" : "");
   sendControl(identity, Kind::kHeartbeat);  // tells the worker it is registered
   pumpQueue(s);
 }
 
 void Router::onWorkerFrame(Worker& w, const Header& h) {
   switch (h.kind) {
-    case Kind::kHeartbeat: return;
+    case Kind::kHeartbeat:
+      return;
     case Kind::kDrain:
       if (!w.draining) spdlog::info("worker {} is draining", w.name);
       w.draining = true;
       service(w.service).balancer->setDraining(w.id, true);
       sendControl(w.identity, Kind::kDrain);  // acknowledges: nothing new will follow
       return;
-    case Kind::kBye: removeWorker(w.id, "said bye"); return;
+    case Kind::kBye:
+      removeWorker(w.id, "said bye");
+      return;
     case Kind::kChunk:
     case Kind::kReply:
-    case Kind::kError: break;
+    case Kind::kError:
+      break;
     default:
       ++counters_.dropped;
       return;
@@ -462,8 +469,10 @@ void Router::onWorkerFrame(Worker& w, const Header& h) {
     return;
   }
   ErrorCode code = h.kind == Kind::kReply ? ErrorCode::kOk : h.error;
-  if (code == ErrorCode::kOk) ++counters_.replies;
-  else ++counters_.errors;
+  if (code == ErrorCode::kOk)
+    ++counters_.replies;
+  else
+    ++counters_.errors;
   if (!r.client_done && !toClient(&parts_[1], 3)) ++counters_.client_gone;
   finish(key, r, code);
 }
@@ -481,8 +490,8 @@ void Router::removeWorker(WorkerId id, const char* why) {
   for (const auto& [key, r] : requests_) {
     if (r.worker == id) keys.push_back(key);
   }
-  spdlog::info("worker {} left '{}' ({}), {} request(s) in flight on it", w.name,
-               w.service, why, keys.size());
+  spdlog::info("worker {} left '{}' ({}), {} request(s) in flight on it", w.name, w.service, why,
+               keys.size());
   for (const auto& key : keys) {
     auto rit = requests_.find(key);
     if (rit == requests_.end()) continue;
@@ -583,8 +592,10 @@ void Router::checkDeadlines() {
   TimePoint earliest = TimePoint::max();
   std::vector<std::string> expired;
   for (const auto& [key, r] : requests_) {
-    if (r.deadline <= now) expired.push_back(key);
-    else earliest = std::min(earliest, r.deadline);
+    if (r.deadline <= now)
+      expired.push_back(key);
+    else
+      earliest = std::min(earliest, r.deadline);
   }
   for (const auto& key : expired) {
     auto rit = requests_.find(key);
@@ -593,8 +604,7 @@ void Router::checkDeadlines() {
     if (r.worker == 0) {
       --r.service->queued;
       replyError(r.client, r.id, ErrorCode::kDeadlineExceeded,
-                 "deadline exceeded while queued: no worker of '" + r.service->name +
-                     "' was free");
+                 "deadline exceeded while queued: no worker of '" + r.service->name + "' was free");
       requests_.erase(key);
       continue;
     }

@@ -20,8 +20,8 @@ struct RouterOptions {
   std::string frontend = "tcp://*:5555";
   std::string backend = "tcp://*:5556";
   std::string policy = "least-conn";
-  size_t queue_size = 1024;              // per service, while no worker is eligible
-  Millis default_deadline{300000};       // for requests that carry none
+  size_t queue_size = 1024;         // per service, while no worker is eligible
+  Millis default_deadline{300000};  // for requests that carry none
   Millis heartbeat{1000};
   uint32_t liveness = 3;
   FailurePolicy failure;
@@ -40,8 +40,8 @@ struct RouterCounters {
   uint64_t resource_exhausted = 0;
   uint64_t unavailable = 0;
   uint64_t cancelled = 0;
-  uint64_t malformed = 0;   // frames answered with an error
-  uint64_t dropped = 0;     // frames dropped with nobody to answer
+  uint64_t malformed = 0;  // frames answered with an error
+  uint64_t dropped = 0;    // frames dropped with nobody to answer
   uint64_t client_gone = 0;
 };
 
@@ -86,17 +86,17 @@ class Router {
   struct Request {
     uint64_t seq = 0;
     Service* service = nullptr;
-    WorkerId worker = 0;        // 0 while queued
-    bool admin = false;         // addressed to one worker by name; outside the balancer
-    std::string client;         // the client's routing identity
+    WorkerId worker = 0;  // 0 while queued
+    bool admin = false;   // addressed to one worker by name; outside the balancer
+    std::string client;   // the client's routing identity
     uint64_t id = 0;
     std::string model;
     TimePoint started{};
     TimePoint deadline{};
     bool idempotent = false;
     bool streamed = false;
-    bool client_done = false;   // the client already got its final frame
-    zmq::message_t header;      // kept while queued, and for idempotent re-dispatch
+    bool client_done = false;  // the client already got its final frame
+    zmq::message_t header;     // kept while queued, and for idempotent re-dispatch
     zmq::message_t body;
   };
 

@@ -69,7 +69,8 @@ proto::Status Router::drainWorker(std::string_view name) {
     sendControl(w.identity, Kind::kDrain);
   }
   if (!found) {
-    return proto::Status::error(ErrorCode::kNotFound, "no worker named '" + std::string(name) + "'");
+    return proto::Status::error(ErrorCode::kNotFound,
+                                "no worker named '" + std::string(name) + "'");
   }
   return {};
 }
@@ -153,7 +154,8 @@ std::string Router::metricsText() {
     Labels labels{{"service", w.service}, {"worker", w.name}};
     metrics_.gauge("sb_router_worker_inflight", "Requests in flight on a worker", labels)
         .set(st ? st->inflight : 0);
-    metrics_.gauge("sb_router_worker_dispatched", "Requests sent to a worker since it joined", labels)
+    metrics_
+        .gauge("sb_router_worker_dispatched", "Requests sent to a worker since it joined", labels)
         .set(static_cast<double>(w.dispatched));
     metrics_.gauge("sb_router_worker_draining", "1 while a worker drains", labels)
         .set(w.draining ? 1 : 0);

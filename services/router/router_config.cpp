@@ -12,25 +12,27 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
                "sb-router"};
   app.add_option("--frontend", o.frontend, "ZMQ endpoint clients connect to")
       ->capture_default_str();
-  app.add_option("--backend", o.backend, "ZMQ endpoint workers connect to")
-      ->capture_default_str();
+  app.add_option("--backend", o.backend, "ZMQ endpoint workers connect to")->capture_default_str();
   app.add_option("--policy", o.policy, "least-conn or round-robin")
       ->check(CLI::IsMember({"least-conn", "round-robin"}))
       ->capture_default_str();
-  app.add_option("--queue-size", o.queue_size, "Requests waiting per service before RESOURCE_EXHAUSTED")
+  app.add_option("--queue-size", o.queue_size,
+                 "Requests waiting per service before RESOURCE_EXHAUSTED")
       ->capture_default_str();
   int64_t deadline_ms = o.default_deadline.count();
   app.add_option("--default-deadline-ms", deadline_ms, "Deadline for requests that carry none")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   int64_t heartbeat_ms = o.heartbeat.count();
-  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval towards workers (default for workers that announce none)")
+  app.add_option("--heartbeat-ms", heartbeat_ms,
+                 "Heartbeat interval towards workers (default for workers that announce none)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--liveness", o.liveness, "Heartbeats a worker may miss before it is removed")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-fails", o.failure.max_fails, "Worker failures within --fail-timeout-ms that cool it down (0: never)")
+  app.add_option("--max-fails", o.failure.max_fails,
+                 "Worker failures within --fail-timeout-ms that cool it down (0: never)")
       ->capture_default_str();
   int64_t fail_timeout_ms = std::chrono::duration_cast<Millis>(o.failure.fail_timeout).count();
   app.add_option("--fail-timeout-ms", fail_timeout_ms, "Failure window and cool-down length")
@@ -39,7 +41,8 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
   app.add_option("--max-body", o.limits.max_body_bytes, "Largest body frame accepted, in bytes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-header", o.limits.max_header_bytes, "Largest header frame accepted, in bytes")
+  app.add_option("--max-header", o.limits.max_header_bytes,
+                 "Largest header frame accepted, in bytes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   addCommonOptions(app, common);

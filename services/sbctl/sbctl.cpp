@@ -23,7 +23,8 @@ int fail(const proto::Status& st) {
 
 std::string toJson(std::string_view body) {
   std::string json;
-  if (!bodyToJson(body, json).ok()) return "<" + std::to_string(body.size()) + " bytes, not msgpack>";
+  if (!bodyToJson(body, json).ok())
+    return "<" + std::to_string(body.size()) + " bytes, not msgpack>";
   return json;
 }
 
@@ -42,7 +43,8 @@ int run(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
-  auto* call = app.add_subcommand("call", "Call SERVICE OP with a JSON body; prints chunks and the reply");
+  auto* call =
+      app.add_subcommand("call", "Call SERVICE OP with a JSON body; prints chunks and the reply");
   std::string service, op, json = "null", model, worker;
   bool idempotent = false;
   call->add_option("service", service, "Service name")->required();
@@ -50,7 +52,8 @@ int run(int argc, char** argv) {
   call->add_option("json", json, "Request body as JSON")->capture_default_str();
   call->add_option("--model", model, "Model / route tag");
   call->add_option("--worker", worker, "Send to this worker (by name) only");
-  call->add_flag("--idempotent", idempotent, "Allow re-dispatch if the worker dies before replying");
+  call->add_flag("--idempotent", idempotent,
+                 "Allow re-dispatch if the worker dies before replying");
 
   auto* status = app.add_subcommand("status", "The router's view: workers, services, counters");
   bool as_json = false;
@@ -80,7 +83,8 @@ int run(int argc, char** argv) {
 
   if (*call) {
     std::string body;
-    if (auto st = jsonToBody(json, body); !st.ok()) return fail({st.code, "request body: " + st.message});
+    if (auto st = jsonToBody(json, body); !st.ok())
+      return fail({st.code, "request body: " + st.message});
     opts.model = model;
     opts.target = worker;
     opts.idempotent = idempotent;
@@ -115,7 +119,8 @@ int run(int argc, char** argv) {
     if (!result.status.ok()) return fail(result.status);
     msgpack::object_handle oh;
     if (auto st = proto::decodeBody(result.body, {}, oh); !st.ok()) return fail(st);
-    if (oh.get().type != msgpack::type::STR) return fail({proto::ErrorCode::kInternal, "metrics body is not text"});
+    if (oh.get().type != msgpack::type::STR)
+      return fail({proto::ErrorCode::kInternal, "metrics body is not text"});
     std::cout << oh.get().as<std::string>();
     return 0;
   }

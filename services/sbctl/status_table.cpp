@@ -49,8 +49,8 @@ std::string statusTable(const nlohmann::json& s) {
   };
   std::string out = "policy " + cell(s.value("policy", nlohmann::json("?"))) + ", uptime " +
                     std::to_string(s.value("uptime_ms", 0) / 1000) + " s\n\nWORKERS\n";
-  out += table({"name", "service", "models", "capacity", "weight", "backup", "inflight",
-                "draining", "cooling_down", "dispatched", "failures", "last_seen_ms"},
+  out += table({"name", "service", "models", "capacity", "weight", "backup", "inflight", "draining",
+                "cooling_down", "dispatched", "failures", "last_seen_ms"},
                part("workers"));
   out += "\nSERVICES\n";
   out += table({"name", "workers", "inflight", "queued"}, part("services"));

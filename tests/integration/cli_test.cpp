@@ -60,8 +60,9 @@ TEST(Cli, EnvironmentAndConfigFileSetOptions) {
     EXPECT_EQ(s["policy"], "least-conn");
   }
   {
-    Process router = Process::start("sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"},
-                                    {"SB_POLICY=round-robin"});
+    Process router = Process::start(
+        "sb-router", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"},
+        {"SB_POLICY=round-robin"});
     auto line = router.awaitReady(10s);
     ASSERT_TRUE(line) << router.log();
     zmq::context_t ctx(1);
@@ -73,8 +74,9 @@ TEST(Cli, EnvironmentAndConfigFileSetOptions) {
   {
     std::string path = tempDir() + "/router.conf";
     std::ofstream(path) << "# a config file\npolicy = \"round-robin\"\nqueue-size = 7\n";
-    Process router = Process::start("sb-router", {"--config", path, "--frontend", "tcp://127.0.0.1:*",
-                                                  "--backend", "tcp://127.0.0.1:*"});
+    Process router = Process::start(
+        "sb-router",
+        {"--config", path, "--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*"});
     auto line = router.awaitReady(10s);
     ASSERT_TRUE(line) << router.log();
     zmq::context_t ctx(1);
@@ -108,7 +110,8 @@ TEST(Cli, SbctlCallsStatusAndKeyslot) {
   r = runProgram("sbctl", {"keyslot", "123456789", "{user1000}.following"});
   EXPECT_EQ(r.output, "123456789 12739\n{user1000}.following 3443\n");
   r = runProgram("sbctl", {"metrics"}, env);
-  EXPECT_NE(r.output.find("sb_router_requests_total{service=\"echo\"}"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("sb_router_requests_total{service=\"echo\"}"), std::string::npos)
+      << r.output;
 }
 
 TEST(Cli, SbctlWithNoRouterTimesOutWithAClearError) {

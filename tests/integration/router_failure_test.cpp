@@ -34,7 +34,8 @@ TEST(RouterFailure, KilledWorkerLeavesRotationAndNoRequestHangs) {
   load.stop();
   EXPECT_EQ(load.hung(), 0u);
   EXPECT_EQ(load.completed(), load.sent());
-  EXPECT_EQ(load.count("OK") + load.count("UNAVAILABLE"), load.completed()) << testing::PrintToString(load.outcomes());
+  EXPECT_EQ(load.count("OK") + load.count("UNAVAILABLE"), load.completed())
+      << testing::PrintToString(load.outcomes());
   EXPECT_LE(load.count("UNAVAILABLE"), 8u);  // at most what was in flight on the victim
   std::cout << "victim out of rotation after "
             << std::chrono::duration_cast<Millis>(out_after).count() << " ms; outcomes "
@@ -71,7 +72,8 @@ TEST(RouterFailure, IdempotentRequestsAreRedispatchedWhenTheirWorkerDies) {
   o.deadline = 15s;
   o.idempotent = true;
   Load load(bus.context(), bus.frontend(), 8, o);
-  ASSERT_TRUE(waitUntil([&] { return bus.workerStats("echo", "victim")["inflight"].get<int>() > 0; }, 5s));
+  ASSERT_TRUE(
+      waitUntil([&] { return bus.workerStats("echo", "victim")["inflight"].get<int>() > 0; }, 5s));
   victim.signal(SIGKILL);
   ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("victim"); }, 5s));
   uint64_t before = load.completed();
@@ -88,14 +90,16 @@ TEST(RouterFailure, DrainingEveryWorkerOneByOneUnderLoadFailsNoRequest) {
   Bus bus;
   std::vector<Process> workers;
   for (int i = 0; i < 3; ++i) {
-    workers.push_back(bus.startEcho("gen0-" + std::to_string(i), {"--delay-ms", "40", "--capacity", "6"}));
+    workers.push_back(
+        bus.startEcho("gen0-" + std::to_string(i), {"--delay-ms", "40", "--capacity", "6"}));
   }
   CallOptions o;
   o.deadline = 10s;
   Load load(bus.context(), bus.frontend(), 12, o);
   ASSERT_TRUE(load.awaitCompleted(50, 10s));
   for (int i = 0; i < 3; ++i) {
-    Process next = bus.startEcho("gen1-" + std::to_string(i), {"--delay-ms", "40", "--capacity", "6"});
+    Process next =
+        bus.startEcho("gen1-" + std::to_string(i), {"--delay-ms", "40", "--capacity", "6"});
     workers[i].signal(SIGTERM);
     auto code = workers[i].awaitExit(10s);
     ASSERT_TRUE(code.has_value()) << "worker did not exit after draining";
@@ -120,7 +124,8 @@ TEST(RouterFailure, RouterInitiatedDrainUnderLoadFailsNoRequest) {
   Load load(bus.context(), bus.frontend(), 10, o);
   ASSERT_TRUE(load.awaitCompleted(50, 10s));
   auto client = bus.client();
-  auto r = client->call("router", "drain", proto::packBody(std::map<std::string, std::string>{{"worker", "go"}}));
+  auto r = client->call("router", "drain",
+                        proto::packBody(std::map<std::string, std::string>{{"worker", "go"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.message;
   auto code = go.awaitExit(10s);
   ASSERT_TRUE(code.has_value());
@@ -130,7 +135,8 @@ TEST(RouterFailure, RouterInitiatedDrainUnderLoadFailsNoRequest) {
   load.stop();
   EXPECT_EQ(load.count("OK"), load.completed()) << testing::PrintToString(load.outcomes());
   EXPECT_FALSE(bus.hasWorker("go"));
-  auto missing = client->call("router", "drain", proto::packBody(std::map<std::string, std::string>{{"worker", "nobody"}}));
+  auto missing = client->call(
+      "router", "drain", proto::packBody(std::map<std::string, std::string>{{"worker", "nobody"}}));
   EXPECT_EQ(missing.status.code, proto::ErrorCode::kNotFound);
 }
 
@@ -150,11 +156,13 @@ TEST(RouterFailure, WorkersRejoinARestartedRouter) {
   ASSERT_TRUE(router.awaitReady(5s)) << router.log();
   zmq::context_t ctx(1);
   Client client(ctx, frontend);
-  bool back = waitUntil([&] {
-    CallOptions o;
-    o.deadline = 500ms;
-    return client.call("echo", "echo", "x", o).status.ok();
-  }, 10s);
+  bool back = waitUntil(
+      [&] {
+        CallOptions o;
+        o.deadline = 500ms;
+        return client.call("echo", "echo", "x", o).status.ok();
+      },
+      10s);
   EXPECT_TRUE(back) << echo.log();
 }
 

@@ -135,5 +135,13 @@ TEST_F(RouterInput, GarbageFromAWorkerSocketIsDroppedAndCounted) {
   expectStillServing();
 }
 
+TEST_F(RouterInput, AWorkerPointedAtTheFrontendNeverClaimsToBeRegistered) {
+  // The router answers its 3-frame announce with a client-link error; that is no registration.
+  Process misdirected = Process::start("sb-echo", {"--router", bus_->frontend(), "--name", "lost"});
+  EXPECT_FALSE(misdirected.awaitReady(1500ms).has_value());
+  EXPECT_FALSE(bus_->hasWorker("lost"));
+  EXPECT_GE(bus_->status()["counters"]["malformed"].get<int>(), 1);
+}
+
 }  // namespace
 }  // namespace sb::test

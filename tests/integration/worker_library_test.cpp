@@ -39,7 +39,8 @@ class WorkerLibraryTest : public ::testing::Test {
       held_.push_back(c);
       c->onCancel([this] { ++cancels_seen_; });
     });
-    worker_->handle("bad", [](const CallPtr& c) { c->fail(ErrorCode::kNotFound, "no such thing"); });
+    worker_->handle("bad",
+                    [](const CallPtr& c) { c->fail(ErrorCode::kNotFound, "no such thing"); });
     bool registered = false;
     worker_->onRegistered([&] { registered = true; });
     worker_->start();

@@ -116,39 +116,63 @@ TEST(HeaderCodec, RejectsMalformedFramesWithAStatus) {
       {"garbage", "\xc1\xc1\xc1", ErrorCode::kInvalidArgument},
       {"not a map", packMap(0, [](auto&) {}).substr(0, 0) + "\x93\x01\x02\x03",
        ErrorCode::kInvalidArgument},
-      {"a bare string", "\xa3" "abc", ErrorCode::kInvalidArgument},
+      {"a bare string",
+       "\xa3"
+       "abc",
+       ErrorCode::kInvalidArgument},
       {"truncated", encodeHeader(Header{}).substr(0, 5), ErrorCode::kInvalidArgument},
-      {"trailing bytes", encodeHeader([] { Header h; h.kind = Kind::kHeartbeat; return h; }()) + "x",
+      {"trailing bytes",
+       encodeHeader([] {
+         Header h;
+         h.kind = Kind::kHeartbeat;
+         return h;
+       }()) +
+           "x",
        ErrorCode::kInvalidArgument},
       {"no version", packMap(1, [](auto& pk) { pk.pack("k"), pk.pack(7); }),
        ErrorCode::kInvalidArgument},
       {"no kind", packMap(1, [](auto& pk) { pk.pack("v"), pk.pack(1); }),
        ErrorCode::kInvalidArgument},
-      {"unknown kind", packMap(2, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(42); }),
+      {"unknown kind",
+       packMap(2, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(42); }),
        ErrorCode::kInvalidArgument},
       {"request without id",
-       packMap(4, [](auto& pk) {
-         pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(1), pk.pack("svc"), pk.pack("a"),
-             pk.pack("op"), pk.pack("b");
-       }),
+       packMap(4,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(1), pk.pack("svc"), pk.pack("a"),
+                     pk.pack("op"), pk.pack("b");
+               }),
        ErrorCode::kInvalidArgument},
       {"request without op",
-       packMap(4, [](auto& pk) {
-         pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(1), pk.pack("id"), pk.pack(1),
-             pk.pack("svc"), pk.pack("a");
-       }),
+       packMap(4,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(1), pk.pack("id"), pk.pack(1),
+                     pk.pack("svc"), pk.pack("a");
+               }),
        ErrorCode::kInvalidArgument},
       {"id of the wrong type",
-       packMap(3, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(5), pk.pack("id"), pk.pack("x"); }),
+       packMap(3,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(5), pk.pack("id"), pk.pack("x");
+               }),
        ErrorCode::kInvalidArgument},
       {"negative id",
-       packMap(3, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(5), pk.pack("id"), pk.pack(-1); }),
+       packMap(3,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(5), pk.pack("id"), pk.pack(-1);
+               }),
        ErrorCode::kInvalidArgument},
       {"integer key",
-       packMap(3, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack(1), pk.pack(1); }),
+       packMap(3,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack(1), pk.pack(1);
+               }),
        ErrorCode::kInvalidArgument},
       {"duplicate key",
-       packMap(3, [](auto& pk) { pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack("k"), pk.pack(7); }),
+       packMap(3,
+               [](auto& pk) {
+                 pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack("k"), pk.pack(7);
+               }),
        ErrorCode::kInvalidArgument},
       {"oversized", std::string(5000, '\x80'), ErrorCode::kResourceExhausted},
   };
@@ -179,7 +203,8 @@ TEST(HeaderCodec, BoundsNestingStringsAndContainers) {
   });
   EXPECT_EQ(decodeHeader(long_str, limits, d).code, ErrorCode::kInvalidArgument);
   std::string wide = packMap(3, [](auto& pk) {
-    pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack("x"), pk.pack(std::vector<int>(9, 1));
+    pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack("x"),
+        pk.pack(std::vector<int>(9, 1));
   });
   EXPECT_EQ(decodeHeader(wide, limits, d).code, ErrorCode::kInvalidArgument);
   // A huge declared map size with few bytes behind it is just truncated input.

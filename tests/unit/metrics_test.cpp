@@ -18,10 +18,14 @@ TEST(Metrics, RendersPrometheusText) {
                       "sb_requests_total{service=\"echo\"} 3\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("sb_queue_depth{service=\"a\\\"b\\\\c\\nd\"} 2\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"0.1\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"1\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("sb_queue_depth{service=\"a\\\"b\\\\c\\nd\"} 2\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"0.1\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"1\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("sb_latency_seconds_bucket{service=\"echo\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
   EXPECT_NE(text.find("sb_latency_seconds_sum{service=\"echo\"} 5.55\n"), std::string::npos);
   EXPECT_NE(text.find("sb_latency_seconds_count{service=\"echo\"} 3\n"), std::string::npos);
 }

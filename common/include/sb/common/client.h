@@ -16,10 +16,10 @@
 namespace sb {
 
 struct CallOptions {
-  std::string model;            // route tag
-  std::string target;           // a worker name, for administrative requests
-  Millis deadline{30000};       // sent to the router, which enforces it
-  bool idempotent = false;      // may be re-dispatched if its worker dies before streaming
+  std::string model;        // route tag
+  std::string target;       // a worker name, for administrative requests
+  Millis deadline{30000};   // sent to the router, which enforces it
+  bool idempotent = false;  // may be re-dispatched if its worker dies before streaming
 };
 
 // One frame received for a request.

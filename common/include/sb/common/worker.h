@@ -20,16 +20,16 @@ namespace sb {
 struct WorkerOptions {
   std::vector<std::string> routers;  // ZMQ endpoints; the worker joins every one
   std::string service;
-  std::string name;                  // unique instance name; default host-pid-random
-  std::vector<std::string> models;   // route tags served; empty = any
-  uint32_t capacity = 16;            // requests served at once
+  std::string name;                 // unique instance name; default host-pid-random
+  std::vector<std::string> models;  // route tags served; empty = any
+  uint32_t capacity = 16;           // requests served at once
   uint32_t weight = 1;
   bool backup = false;
   Millis heartbeat{1000};
-  uint32_t liveness = 3;             // heartbeats missed before a router counts as gone
-  Millis reconnect_min{1000};        // backoff after a router went silent, doubling...
-  Millis reconnect_max{32000};       // ...up to this
-  Millis drain_timeout{60000};       // in-flight requests still running then are failed
+  uint32_t liveness = 3;        // heartbeats missed before a router counts as gone
+  Millis reconnect_min{1000};   // backoff after a router went silent, doubling...
+  Millis reconnect_max{32000};  // ...up to this
+  Millis drain_timeout{60000};  // in-flight requests still running then are failed
   proto::Limits limits;
 };
 

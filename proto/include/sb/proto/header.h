@@ -38,25 +38,25 @@ inline bool isFinal(Kind kind) { return kind == Kind::kReply || kind == Kind::kE
 struct Header {
   uint32_t version = kProtocolVersion;
   Kind kind = Kind::kRequest;
-  uint64_t id = 0;                 // "id": request id, chosen by the client
-  std::string_view service;        // "svc"
-  std::string_view op;             // "op"
-  std::string_view model;          // "m": model / route tag, optional
-  std::string_view target;         // "to": a worker name, for administrative requests
-  uint64_t deadline_ms = 0;        // "dl": relative deadline in ms; 0 = not given
+  uint64_t id = 0;                   // "id": request id, chosen by the client
+  std::string_view service;          // "svc"
+  std::string_view op;               // "op"
+  std::string_view model;            // "m": model / route tag, optional
+  std::string_view target;           // "to": a worker name, for administrative requests
+  uint64_t deadline_ms = 0;          // "dl": relative deadline in ms; 0 = not given
   ErrorCode error = ErrorCode::kOk;  // "ec" (error kind only)
-  std::string_view message;        // "em": human-readable error text
-  bool idempotent = false;         // "idem": safe to re-dispatch before anything streamed
-  uint64_t seq = 0;                // "seq": chunk sequence number, optional
+  std::string_view message;          // "em": human-readable error text
+  bool idempotent = false;           // "idem": safe to re-dispatch before anything streamed
+  uint64_t seq = 0;                  // "seq": chunk sequence number, optional
 };
 
 // Bounds applied by every decoder. All configurable; the defaults are the documented limits.
 struct Limits {
   size_t max_header_bytes = 4096;
   size_t max_body_bytes = 4 * 1024 * 1024;
-  size_t max_depth = 16;           // nesting of arrays and maps
-  size_t max_string_bytes = 1024;  // any one string inside a header
-  size_t max_entries = 64;         // map pairs / array items of one container in a header
+  size_t max_depth = 16;              // nesting of arrays and maps
+  size_t max_string_bytes = 1024;     // any one string inside a header
+  size_t max_entries = 64;            // map pairs / array items of one container in a header
   size_t max_body_entries = 1 << 20;  // map pairs / array items of one container in a body
 };
 
