@@ -10,6 +10,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "args.h"
 #include "process.h"
 #include "sb/common/client.h"
 #include "stats.h"
@@ -87,14 +88,13 @@ Result run(const std::string& policy, const Options& o, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using sb::bench::flag;
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--seconds")) o.seconds = atoi(argv[i + 1]);
-    if (!strcmp(argv[i], "--load")) o.load = atof(argv[i + 1]);
-    if (!strcmp(argv[i], "--mu")) o.mu = atof(argv[i + 1]);
-    if (!strcmp(argv[i], "--sigma")) o.sigma = atof(argv[i + 1]);
-    if (!strcmp(argv[i], "--runs")) o.runs = atoi(argv[i + 1]);
-  }
+  o.seconds = static_cast<int>(flag(argc, argv, "--seconds", o.seconds));
+  o.load = flag(argc, argv, "--load", o.load);
+  o.mu = flag(argc, argv, "--mu", o.mu);
+  o.sigma = flag(argc, argv, "--sigma", o.sigma);
+  o.runs = static_cast<int>(flag(argc, argv, "--runs", o.runs));
   std::vector<double> lc50, lc99, rr50, rr99;
   for (int k = 0; k < o.runs; ++k) {
     uint64_t seed = 1000 + static_cast<uint64_t>(k);

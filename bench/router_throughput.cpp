@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "args.h"
 #include "process.h"
 #include "sb/common/client.h"
 #include "stats.h"
@@ -197,13 +198,12 @@ Result runProxy(zmq::context_t& ctx, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using sb::bench::flag;
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--seconds")) o.seconds = atoi(argv[i + 1]);
-    if (!strcmp(argv[i], "--runs")) o.runs = atoi(argv[i + 1]);
-    if (!strcmp(argv[i], "--clients")) o.clients = atoi(argv[i + 1]);
-    if (!strcmp(argv[i], "--inflight")) o.inflight = atoi(argv[i + 1]);
-  }
+  o.seconds = static_cast<int>(flag(argc, argv, "--seconds", o.seconds));
+  o.runs = static_cast<int>(flag(argc, argv, "--runs", o.runs));
+  o.clients = static_cast<int>(flag(argc, argv, "--clients", o.clients));
+  o.inflight = static_cast<int>(flag(argc, argv, "--inflight", o.inflight));
   zmq::context_t ctx(1);
   std::vector<double> proxy_rps, router_rps, ratios, proxy_cpu, router_cpu, proxy_p50, proxy_p99,
       router_p50, router_p99;

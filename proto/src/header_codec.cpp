@@ -146,7 +146,7 @@ class HeaderVisitor : public msgpack::null_visitor {
         out_.id = v;
         return true;
       case Key::kDl:
-        out_.deadline_ms = v;
+        out_.deadline_ms = v < kMaxDeadlineMs ? v : kMaxDeadlineMs;
         return true;
       case Key::kEc:
         out_.error = errorCodeFromNumber(v);

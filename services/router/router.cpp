@@ -195,8 +195,16 @@ void Router::handleRequest(const Header& h) {
 
   if (wid) {
     if (!dispatch(r, wid)) {
-      s.queue.emplace_front(key, r.seq);
-      ++s.queued;
+      if (admin) {
+        // Addressed to that worker alone, which is gone.
+        ++counters_.unavailable;
+        replyError(client, h.id, ErrorCode::kUnavailable,
+                   "worker " + std::string(h.target) + " is gone");
+        requests_.erase(it);
+      } else {
+        s.queue.emplace_front(key, r.seq);
+        ++s.queued;
+      }
       reapLostWorkers();
     }
     return;

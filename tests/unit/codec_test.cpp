@@ -77,6 +77,19 @@ TEST(HeaderCodec, ControlKindsNeedNoId) {
   }
 }
 
+TEST(HeaderCodec, ClampsAbsurdDeadlines) {
+  Header h;
+  h.kind = Kind::kRequest;
+  h.id = 1;
+  h.service = "a";
+  h.op = "b";
+  h.deadline_ms = UINT64_MAX;
+  std::string frame = encodeHeader(h);
+  Header d;
+  ASSERT_TRUE(decodeHeader(frame, {}, d).ok());
+  EXPECT_EQ(d.deadline_ms, kMaxDeadlineMs);
+}
+
 TEST(HeaderCodec, IgnoresUnknownKeysIncludingNestedOnes) {
   std::string frame = packMap(6, [](auto& pk) {
     pk.pack("v"), pk.pack(1);

@@ -9,6 +9,9 @@
 namespace sb::proto {
 
 inline constexpr uint32_t kProtocolVersion = 1;
+// Deadlines ("dl") above this are read as this: 24 h, far beyond any chat turn, and small
+// enough that now + deadline cannot overflow a clock.
+inline constexpr uint64_t kMaxDeadlineMs = 24ull * 3600 * 1000;
 
 // Every message kind. Numeric values are on the wire (header key "k").
 enum class Kind : uint8_t {
