@@ -523,14 +523,14 @@ void Router::removeWorker(WorkerId id, const char* why) {
   pumpQueue(s);
 }
 
-void Router::sendControl(const std::string& identity, Kind kind) {
+SendResult Router::sendControl(const std::string& identity, Kind kind) {
   Header h;
   h.kind = kind;
   header_buf_.clear();
   proto::encodeHeaderInto(h, header_buf_);
   zmq::message_t parts[4] = {frame(identity), zmq::message_t(), frame(header_buf_),
                              zmq::message_t()};
-  sendMessage(backend_, parts);
+  return sendMessage(backend_, parts);
 }
 
 void Router::sendCancel(const Worker& w, const Request& r) {
@@ -574,7 +574,11 @@ void Router::housekeeping() {
     if (now - w.last_seen > w.heartbeat * w.liveness) {
       dead.push_back(id);
     } else if (now >= w.next_heartbeat) {
-      sendControl(w.identity, Kind::kHeartbeat);
+      // Unroutable means libzmq saw the connection close: the worker is gone (a reconnect
+      // would come back under a new identity), so do not wait for the liveness timeout.
+      if (sendControl(w.identity, Kind::kHeartbeat) == SendResult::kUnroutable) {
+        lost_workers_.push_back(id);
+      }
       w.next_heartbeat = now + w.heartbeat;
     }
   }

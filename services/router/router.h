@@ -10,6 +10,7 @@
 
 #include "sb/common/balancer.h"
 #include "sb/common/event_loop.h"
+#include "sb/common/frames.h"
 #include "sb/common/metrics.h"
 #include "sb/proto/header.h"
 #include "sb/proto/status.h"
@@ -120,7 +121,7 @@ class Router {
   void reapLostWorkers();
   void sendToWorker(const Worker& w, zmq::message_t&& envelope, zmq::message_t&& header,
                     zmq::message_t&& body);
-  void sendControl(const std::string& identity, proto::Kind kind);
+  SendResult sendControl(const std::string& identity, proto::Kind kind);
   void sendCancel(const Worker& w, const Request& r);
   // Sends an error as the final frame of a client's request; false if the client is gone.
   bool replyError(std::string_view client, uint64_t id, proto::ErrorCode code,

@@ -42,6 +42,32 @@ TEST(RouterFailure, KilledWorkerLeavesRotationAndNoRequestHangs) {
             << testing::PrintToString(load.outcomes()) << "\n";
 }
 
+// A hung worker (SIGSTOP: its connection stays open, it just goes silent) is removed by the
+// heartbeat rule, heartbeat x liveness = 3 s; when it wakes up it is told to announce again
+// and rejoins.
+TEST(RouterFailure, FrozenWorkerMissesHeartbeatsAndRejoinsWhenThawed) {
+  Bus bus;
+  auto a = bus.startEcho("a", {"--delay-ms", "50", "--capacity", "4"});
+  auto frozen = bus.startEcho("frozen", {"--delay-ms", "50", "--capacity", "4"});
+  CallOptions o;
+  o.deadline = 10s;
+  Load load(bus.context(), bus.frontend(), 6, o);
+  ASSERT_TRUE(load.awaitCompleted(50, 10s));
+  frozen.signal(SIGSTOP);
+  auto stopped_at = SteadyClock::now();
+  ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("frozen"); }, 5s));
+  auto out_after = SteadyClock::now() - stopped_at;
+  EXPECT_GT(out_after, 2s);      // not before its liveness ran out...
+  EXPECT_LT(out_after, 3500ms);  // ...and promptly when it did
+  frozen.signal(SIGCONT);
+  EXPECT_TRUE(waitUntil([&] { return bus.hasWorker("frozen"); }, 5s));
+  load.stop();
+  EXPECT_EQ(load.hung(), 0u);
+  EXPECT_EQ(load.count("OK") + load.count("UNAVAILABLE"), load.completed());
+  std::cout << "frozen worker out of rotation after "
+            << std::chrono::duration_cast<Millis>(out_after).count() << " ms\n";
+}
+
 // An idle worker that died is found out at the next dispatch (its connection is gone): the
 // request goes to another worker instead of failing, and the dead one leaves at once.
 TEST(RouterFailure, DispatchToAVanishedWorkerGoesElsewhere) {
