@@ -254,7 +254,8 @@ bool Router::dispatch(Request& r, WorkerId wid) {
                              std::move(body)};
   if (sendMessage(backend_, parts) != SendResult::kOk) {
     // libzmq forgets a peer as soon as its connection closes, so an unroutable worker is gone
-    // (killed, crashed) even if its heartbeats have not timed out yet. Nothing was sent, so
+    // (killed, crashed) even if its heartbeats have not timed out yet; one a million messages
+    // behind (full pipe) is as good as gone. Nothing was sent, so
     // the request is safe to dispatch elsewhere whatever its idempotency: take its frames
     // back and let the caller queue it; the worker leaves rotation now.
     if (!r.idempotent) {
@@ -411,6 +412,11 @@ void Router::onReady(Worker* known, const std::string& identity, std::string_vie
   if (heartbeat.count() <= 0) heartbeat = options_.heartbeat;
   if (liveness == 0) liveness = options_.liveness;
   std::string svc_name = svc->as<std::string>();
+  if (svc_name == "router") {
+    ++counters_.dropped;
+    spdlog::warn("refused worker {}: 'router' is the router's own service", name->as<std::string>());
+    return;
+  }
   if (known && known->service != svc_name) {
     removeWorker(known->id, "changed service");
     known = nullptr;
