@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # Brings the suite up on this machine: one router and two echo workers (one of them streams).
-# Ctrl-C (or SIGTERM) drains the workers and stops everything.
+# Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
+# shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
+# this script, which then stops them in that order.
 set -euo pipefail
 BIN=${1:-build/bin}
 FRONTEND=${SB_FRONTEND:-tcp://127.0.0.1:5555}
 BACKEND=${SB_BACKEND:-tcp://127.0.0.1:5556}
-pids=()
+router_pid=""
+worker_pids=()
 
 stop() {
   trap - INT TERM EXIT
-  echo "stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait || true
+  echo "draining workers..."
+  for pid in "${worker_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "$router_pid" ] && kill -TERM "$router_pid" 2>/dev/null && wait "$router_pid" 2>/dev/null
+  echo "stopped"
 }
 trap stop INT TERM EXIT
 
-"$BIN/sb-router" --frontend "$FRONTEND" --backend "$BACKEND" &
-pids+=($!)
-"$BIN/sb-echo" --router "$BACKEND" --name echo-1 --capacity 16 &
-pids+=($!)
-"$BIN/sb-echo" --router "$BACKEND" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
-pids+=($!)
+setsid "$BIN/sb-router" --frontend "$FRONTEND" --backend "$BACKEND" &
+router_pid=$!
+setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-1 --capacity 16 &
+worker_pids+=($!)
+setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
+worker_pids+=($!)
 
 cat <<MSG
 
