@@ -414,7 +414,8 @@ void Router::onReady(Worker* known, const std::string& identity, std::string_vie
   std::string svc_name = svc->as<std::string>();
   if (svc_name == "router") {
     ++counters_.dropped;
-    spdlog::warn("refused worker {}: 'router' is the router's own service", name->as<std::string>());
+    spdlog::warn("refused worker {}: 'router' is the router's own service",
+                 name->as<std::string>());
     return;
   }
   if (known && known->service != svc_name) {

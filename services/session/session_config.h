@@ -1,0 +1,24 @@
+#pragma once
+
+#include <optional>
+
+#include "sb/common/config.h"
+#include "sb/common/redis/slot_client.h"
+#include "sb/common/worker.h"
+#include "session_service.h"
+#include "session_store.h"
+
+namespace sb::session {
+
+struct SessionConfig {
+  WorkerOptions worker;
+  redis::SlotClientOptions redis;
+  StoreOptions store;
+  ServiceOptions service;
+  CommonOptions common;
+};
+
+std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& config);
+int runSession(SessionConfig& config);
+
+}  // namespace sb::session

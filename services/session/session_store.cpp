@@ -1,0 +1,293 @@
+#include "session_store.h"
+
+#include <chrono>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "session_scripts.h"
+
+namespace sb::session {
+
+using proto::ErrorCode;
+using proto::Status;
+using redis::Reply;
+
+namespace {
+
+const std::string& scriptBody(int id) {
+  static const std::string* bodies[] = {&Scripts::kCreate, &Scripts::kGet,    &Scripts::kGetRo,
+                                        &Scripts::kAppend, &Scripts::kUpdate, &Scripts::kTouch,
+                                        &Scripts::kDelete};
+  return *bodies[id];
+}
+
+int64_t asInt(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); }
+
+}  // namespace
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+SessionStore::SessionStore(redis::SlotClient& redis, StoreOptions options)
+    : redis_(redis), options_(std::move(options)) {}
+
+void SessionStore::loadScripts(EventLoop& loop) {
+  auto missing = std::make_shared<int>(0);
+  for (int i = 0; i < kScriptCount; ++i) {
+    if (!sha_[i].empty()) continue;
+    ++*missing;
+    redis::CommandOptions o;
+    o.deadline = loop.now() + Millis(2000);
+    o.retry_unknown = true;
+    redis_.command("scripts", {"SCRIPT", "LOAD", scriptBody(i)}, o, [this, i](redis::Result&& r) {
+      if (r.status.ok() && r.reply.type == Reply::Type::kString) sha_[i] = r.reply.str;
+    });
+  }
+  if (*missing > 0) {
+    // Whatever did not load (Redis down at start) is tried again; EVAL serves meanwhile.
+    loop.after(Millis(3000), [this, &loop] { loadScripts(loop); });
+  }
+}
+
+void SessionStore::runScript(ScriptId script, const std::string& id, std::vector<std::string> args,
+                             redis::CommandOptions opts, redis::SlotClient::Callback cb) {
+  bool ro = script == kGetRo;
+  std::vector<std::string> argv;
+  argv.reserve(6 + args.size());
+  if (sha_[script].empty()) {
+    argv = {ro ? "EVAL_RO" : "EVAL", scriptBody(script)};
+  } else {
+    argv = {ro ? "EVALSHA_RO" : "EVALSHA", sha_[script]};
+    opts.script = scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
+  }
+  argv.push_back("3");
+  argv.push_back(metaKey(id));
+  argv.push_back(msgsKey(id));
+  argv.push_back(opsKey(id));
+  for (auto& a : args) argv.push_back(std::move(a));
+  redis_.command(metaKey(id), std::move(argv), std::move(opts), std::move(cb));
+}
+
+redis::CommandOptions SessionStore::writeOptions(TimePoint deadline, bool idempotent) const {
+  redis::CommandOptions o;
+  o.deadline = deadline;
+  o.retry_unknown = idempotent;
+  o.wait_replicas = options_.min_replicas_ack;
+  o.wait_timeout = options_.ack_timeout;
+  return o;
+}
+
+Status SessionStore::check(const redis::Result& r) const {
+  if (!r.status.ok()) return r.status;
+  if (r.reply.isError()) {
+    std::string_view code = r.reply.errorCode();
+    std::string rest = r.reply.str.size() > code.size() ? r.reply.str.substr(code.size() + 1) : "";
+    if (code == "NOTFOUND") return Status::error(ErrorCode::kNotFound, "no such session");
+    if (code == "EXISTS") return Status::error(ErrorCode::kFailedPrecondition, "session already exists");
+    if (code == "CONFLICT") {
+      return Status::error(ErrorCode::kFailedPrecondition,
+                           "version mismatch: the session is at version " + rest);
+    }
+    return Status::error(ErrorCode::kInternal, "redis: " + r.reply.str);
+  }
+  if (options_.min_replicas_ack > 0 && r.acks >= 0 && r.acks < options_.min_replicas_ack) {
+    return Status::error(ErrorCode::kUnavailable,
+                         "write acknowledged by " + std::to_string(r.acks) + " of " +
+                             std::to_string(options_.min_replicas_ack) + " replicas in time");
+  }
+  return {};
+}
+
+void SessionStore::create(const std::string& id, const std::string& user,
+                          const std::string& metadata, const std::string& settings, uint32_t ttl_s,
+                          TimePoint deadline, Done<uint64_t> done) {
+  std::string now = std::to_string(nowMs());
+  // Creating is idempotent in effect: a retry after a lost reply finds the session and
+  // answers "already exists", never a second session.
+  runScript(kCreate, id, {user, metadata, settings, std::to_string(ttl_s), now},
+            writeOptions(deadline, false),
+            [this, id, user, now, deadline, done](redis::Result&& r) {
+              Status st = check(r);
+              if (!st.ok() || user.empty()) {
+                done(st, 0);
+                return;
+              }
+              // The per-user index lives in another slot: updated after the session exists.
+              redis::CommandOptions o;
+              o.deadline = deadline;
+              o.retry_unknown = true;
+              std::string key = userKey(user);
+              redis_.command(key, {"ZADD", key, now, id}, o, [this, key, deadline, done](redis::Result&& z) {
+                Status zs = check(z);
+                redis::CommandOptions e;
+                e.deadline = deadline;
+                e.retry_unknown = true;
+                // The index lives as long as the longest session TTL; list() drops ids whose
+                // session expired.
+                redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)}, e,
+                               [](redis::Result&&) {});
+                done(zs, 0);
+              });
+            });
+}
+
+void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool from_replica,
+                       TimePoint deadline, Done<SessionData> done) {
+  redis::CommandOptions o;
+  o.deadline = deadline;
+  o.retry_unknown = true;
+  o.read_only = from_replica;
+  runScript(from_replica ? kGetRo : kGet, id, {std::to_string(first), std::to_string(last)}, o,
+            [this, id, done](redis::Result&& r) {
+              SessionData s;
+              Status st = check(r);
+              if (!st.ok()) {
+                done(st, std::move(s));
+                return;
+              }
+              const Reply& rep = r.reply;
+              if (rep.type != Reply::Type::kArray || rep.elements.size() != 3) {
+                done(Status::error(ErrorCode::kInternal, "unexpected reply to the get script"), std::move(s));
+                return;
+              }
+              s.id = id;
+              const auto& meta = rep.elements[0].elements;
+              for (size_t i = 0; i + 1 < meta.size(); i += 2) {
+                const std::string& k = meta[i].str;
+                const std::string& v = meta[i + 1].str;
+                if (k == "user") s.user = v;
+                else if (k == "metadata") s.metadata = v;
+                else if (k == "settings") s.settings = v;
+                else if (k == "version") s.version = static_cast<uint64_t>(asInt(v));
+                else if (k == "created_ms") s.created_ms = asInt(v);
+                else if (k == "updated_ms") s.updated_ms = asInt(v);
+                else if (k == "ttl") s.ttl_s = static_cast<uint32_t>(asInt(v));
+              }
+              for (const auto& m : rep.elements[1].elements) s.messages.push_back(m.str);
+              s.length = static_cast<uint64_t>(rep.elements[2].integer);
+              done({}, std::move(s));
+            });
+}
+
+void SessionStore::append(const std::string& id, const std::string& op_id,
+                          std::vector<std::string> messages, const std::string& expected_version,
+                          TimePoint deadline, Done<AppendResult> done) {
+  std::vector<std::string> args{op_id, std::to_string(nowMs()), std::to_string(options_.max_messages),
+                                std::to_string(options_.max_history_bytes), expected_version};
+  for (auto& m : messages) args.push_back(std::move(m));
+  // With an operation id the script dedupes, so a resend after a lost reply is safe.
+  runScript(kAppend, id, std::move(args), writeOptions(deadline, !op_id.empty()),
+            [this, done](redis::Result&& r) {
+              AppendResult a;
+              Status st = check(r);
+              if (st.ok()) {
+                const auto& e = r.reply.elements;
+                if (r.reply.type != Reply::Type::kArray || e.size() < 3) {
+                  st = Status::error(ErrorCode::kInternal, "unexpected reply to the append script");
+                } else {
+                  a.version = static_cast<uint64_t>(e[0].integer);
+                  a.length = static_cast<uint64_t>(e[1].integer);
+                  a.dropped = static_cast<uint64_t>(e[2].integer);
+                }
+              }
+              done(st, a);
+            });
+}
+
+void SessionStore::update(const std::string& id, const std::string& op_id,
+                          const std::string& expected_version, const std::string& settings,
+                          const std::string& ttl, TimePoint deadline, Done<uint64_t> done) {
+  runScript(kUpdate, id, {op_id, std::to_string(nowMs()), expected_version, settings, ttl},
+            writeOptions(deadline, !op_id.empty()), [this, done](redis::Result&& r) {
+              Status st = check(r);
+              done(st, st.ok() ? static_cast<uint64_t>(r.reply.integer) : 0);
+            });
+}
+
+void SessionStore::touch(const std::string& id, TimePoint deadline, Done<uint32_t> done) {
+  redis::CommandOptions o;
+  o.deadline = deadline;
+  o.retry_unknown = true;
+  runScript(kTouch, id, {}, o, [this, done](redis::Result&& r) {
+    Status st = check(r);
+    done(st, st.ok() ? static_cast<uint32_t>(r.reply.integer) : 0);
+  });
+}
+
+void SessionStore::remove(const std::string& id, TimePoint deadline, Done<bool> done) {
+  runScript(kDelete, id, {}, writeOptions(deadline, true),
+            [this, id, deadline, done](redis::Result&& r) {
+              Status st = check(r);
+              if (!st.ok() || r.reply.type != Reply::Type::kString) {
+                done(st, false);  // nil: there was no such session
+                return;
+              }
+              if (r.reply.str.empty()) {
+                done({}, true);
+                return;
+              }
+              redis::CommandOptions o;
+              o.deadline = deadline;
+              o.retry_unknown = true;
+              std::string key = userKey(r.reply.str);
+              redis_.command(key, {"ZREM", key, id}, o, [done](redis::Result&&) { done({}, true); });
+            });
+}
+
+void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadline,
+                        Done<std::vector<std::string>> done) {
+  redis::CommandOptions o;
+  o.deadline = deadline;
+  o.retry_unknown = true;
+  std::string key = userKey(user);
+  redis_.command(key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)}, o,
+                 [this, key, deadline, done](redis::Result&& r) {
+                   Status st = check(r);
+                   if (!st.ok()) {
+                     done(st, {});
+                     return;
+                   }
+                   // Sessions expire on their own; keep only ids whose session still exists
+                   // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
+                   struct Pending {
+                     std::vector<std::string> ids;
+                     std::vector<bool> alive;
+                     size_t waiting = 0;
+                   };
+                   auto p = std::make_shared<Pending>();
+                   for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
+                   p->alive.assign(p->ids.size(), false);
+                   p->waiting = p->ids.size();
+                   if (p->ids.empty()) {
+                     done({}, {});
+                     return;
+                   }
+                   for (size_t i = 0; i < p->ids.size(); ++i) {
+                     redis::CommandOptions eo;
+                     eo.deadline = deadline;
+                     eo.retry_unknown = true;
+                     std::string meta = metaKey(p->ids[i]);
+                     redis_.command(meta, {"EXISTS", meta}, eo, [this, p, i, key, deadline, done](redis::Result&& x) {
+                       p->alive[i] = !x.status.ok() || x.reply.integer == 1;
+                       if (x.status.ok() && x.reply.integer == 0) {
+                         redis::CommandOptions zo;
+                         zo.deadline = deadline;
+                         zo.retry_unknown = true;
+                         redis_.command(key, {"ZREM", key, p->ids[i]}, zo, [](redis::Result&&) {});
+                       }
+                       if (--p->waiting > 0) return;
+                       std::vector<std::string> out;
+                       for (size_t j = 0; j < p->ids.size(); ++j) {
+                         if (p->alive[j]) out.push_back(p->ids[j]);
+                       }
+                       done({}, std::move(out));
+                     });
+                   }
+                 });
+}
+
+}  // namespace sb::session
