@@ -17,7 +17,8 @@ bool validId(std::string_view id) {
 }
 
 RequestFields::RequestFields(const msgpack::object& body) : body_(body) {
-  if (body.type != msgpack::type::MAP) fail("the request body must be a map");
+  // An empty (nil) body is an empty map: every field absent.
+  if (body.type != msgpack::type::MAP && !body.is_nil()) fail("the request body must be a map");
 }
 
 void RequestFields::fail(std::string message) {
@@ -42,7 +43,8 @@ void RequestFields::id(const char* key, std::string& out, bool required) {
   out = std::string(s);
 }
 
-void RequestFields::uint(const char* key, uint64_t& out, bool& present, uint64_t min, uint64_t max) {
+void RequestFields::uint(const char* key, uint64_t& out, bool& present, uint64_t min,
+                         uint64_t max) {
   const msgpack::object* v = raw(key);
   present = v && !v->is_nil();
   if (!present) return;

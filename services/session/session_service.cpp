@@ -18,8 +18,10 @@ std::string_view bytes(const msgpack::sbuffer& b) { return {b.data(), b.size()};
 
 // Writes an already-encoded msgpack value (or nil when there is none) into a reply.
 void packRaw(msgpack::sbuffer& buf, Packer& pk, const std::string& raw) {
-  if (raw.empty()) pk.pack_nil();
-  else buf.write(raw.data(), raw.size());
+  if (raw.empty())
+    pk.pack_nil();
+  else
+    buf.write(raw.data(), raw.size());
 }
 
 // Decodes the body and returns its fields, or fails the call and returns false.
@@ -164,11 +166,13 @@ void SessionService::append(const CallPtr& call) {
   const msgpack::object* list = f.raw("messages");
   if (!list || list->type != msgpack::type::ARRAY || list->via.array.size == 0 ||
       list->via.array.size > options_.max_batch) {
-    f.fail("'messages' must be an array of 1 to " + std::to_string(options_.max_batch) + " messages");
+    f.fail("'messages' must be an array of 1 to " + std::to_string(options_.max_batch) +
+           " messages");
   } else {
     for (uint32_t i = 0; i < list->via.array.size && f.status().ok(); ++i) {
       const msgpack::object& m = list->via.array.ptr[i];
-      const msgpack::object* role = m.type == msgpack::type::MAP ? proto::findKey(m, "role") : nullptr;
+      const msgpack::object* role =
+          m.type == msgpack::type::MAP ? proto::findKey(m, "role") : nullptr;
       if (!role || role->type != msgpack::type::STR) {
         f.fail("message " + std::to_string(i) + " must be a map with a string 'role'");
         break;
@@ -278,7 +282,7 @@ void SessionService::status(const CallPtr& call) {
   pk.pack("ready"), pk.pack(redis_.ready());
   const char* topo = redis_.topology() == redis::Topology::kSingle   ? "single"
                      : redis_.topology() == redis::Topology::kShards ? "shards"
-                                                                      : "cluster";
+                                                                     : "cluster";
   pk.pack("topology"), pk.pack(topo);
   auto ranges = redis_.map().ranges();
   pk.pack("slots");
@@ -288,11 +292,16 @@ void SessionService::status(const CallPtr& call) {
     pk.pack(r.first), pk.pack(r.last), pk.pack(r.shard->master.address());
   }
   std::map<std::string, uint64_t> counters{
-      {"commands", c.commands},   {"moved", c.moved},
-      {"ask", c.ask},             {"tryagain", c.tryagain},
-      {"clusterdown", c.clusterdown}, {"readonly", c.readonly},
-      {"noscript", c.noscript},   {"connection_errors", c.connection_errors},
-      {"refreshes", c.refreshes}, {"unavailable", c.unavailable},
+      {"commands", c.commands},
+      {"moved", c.moved},
+      {"ask", c.ask},
+      {"tryagain", c.tryagain},
+      {"clusterdown", c.clusterdown},
+      {"readonly", c.readonly},
+      {"noscript", c.noscript},
+      {"connection_errors", c.connection_errors},
+      {"refreshes", c.refreshes},
+      {"unavailable", c.unavailable},
   };
   pk.pack("counters"), pk.pack(counters);
   call->reply(bytes(buf));

@@ -87,7 +87,8 @@ Status SessionStore::check(const redis::Result& r) const {
     std::string_view code = r.reply.errorCode();
     std::string rest = r.reply.str.size() > code.size() ? r.reply.str.substr(code.size() + 1) : "";
     if (code == "NOTFOUND") return Status::error(ErrorCode::kNotFound, "no such session");
-    if (code == "EXISTS") return Status::error(ErrorCode::kFailedPrecondition, "session already exists");
+    if (code == "EXISTS")
+      return Status::error(ErrorCode::kFailedPrecondition, "session already exists");
     if (code == "CONFLICT") {
       return Status::error(ErrorCode::kFailedPrecondition,
                            "version mismatch: the session is at version " + rest);
@@ -121,17 +122,18 @@ void SessionStore::create(const std::string& id, const std::string& user,
               o.deadline = deadline;
               o.retry_unknown = true;
               std::string key = userKey(user);
-              redis_.command(key, {"ZADD", key, now, id}, o, [this, key, deadline, done](redis::Result&& z) {
-                Status zs = check(z);
-                redis::CommandOptions e;
-                e.deadline = deadline;
-                e.retry_unknown = true;
-                // The index lives as long as the longest session TTL; list() drops ids whose
-                // session expired.
-                redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)}, e,
-                               [](redis::Result&&) {});
-                done(zs, 0);
-              });
+              redis_.command(
+                  key, {"ZADD", key, now, id}, o, [this, key, deadline, done](redis::Result&& z) {
+                    Status zs = check(z);
+                    redis::CommandOptions e;
+                    e.deadline = deadline;
+                    e.retry_unknown = true;
+                    // The index lives as long as the longest session TTL; list() drops ids whose
+                    // session expired.
+                    redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)}, e,
+                                   [](redis::Result&&) {});
+                    done(zs, 0);
+                  });
             });
 }
 
@@ -151,7 +153,8 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
               }
               const Reply& rep = r.reply;
               if (rep.type != Reply::Type::kArray || rep.elements.size() != 3) {
-                done(Status::error(ErrorCode::kInternal, "unexpected reply to the get script"), std::move(s));
+                done(Status::error(ErrorCode::kInternal, "unexpected reply to the get script"),
+                     std::move(s));
                 return;
               }
               s.id = id;
@@ -159,13 +162,20 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
               for (size_t i = 0; i + 1 < meta.size(); i += 2) {
                 const std::string& k = meta[i].str;
                 const std::string& v = meta[i + 1].str;
-                if (k == "user") s.user = v;
-                else if (k == "metadata") s.metadata = v;
-                else if (k == "settings") s.settings = v;
-                else if (k == "version") s.version = static_cast<uint64_t>(asInt(v));
-                else if (k == "created_ms") s.created_ms = asInt(v);
-                else if (k == "updated_ms") s.updated_ms = asInt(v);
-                else if (k == "ttl") s.ttl_s = static_cast<uint32_t>(asInt(v));
+                if (k == "user")
+                  s.user = v;
+                else if (k == "metadata")
+                  s.metadata = v;
+                else if (k == "settings")
+                  s.settings = v;
+                else if (k == "version")
+                  s.version = static_cast<uint64_t>(asInt(v));
+                else if (k == "created_ms")
+                  s.created_ms = asInt(v);
+                else if (k == "updated_ms")
+                  s.updated_ms = asInt(v);
+                else if (k == "ttl")
+                  s.ttl_s = static_cast<uint32_t>(asInt(v));
               }
               for (const auto& m : rep.elements[1].elements) s.messages.push_back(m.str);
               s.length = static_cast<uint64_t>(rep.elements[2].integer);
@@ -176,7 +186,8 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
 void SessionStore::append(const std::string& id, const std::string& op_id,
                           std::vector<std::string> messages, const std::string& expected_version,
                           TimePoint deadline, Done<AppendResult> done) {
-  std::vector<std::string> args{op_id, std::to_string(nowMs()), std::to_string(options_.max_messages),
+  std::vector<std::string> args{op_id, std::to_string(nowMs()),
+                                std::to_string(options_.max_messages),
                                 std::to_string(options_.max_history_bytes), expected_version};
   for (auto& m : messages) args.push_back(std::move(m));
   // With an operation id the script dedupes, so a resend after a lost reply is safe.
@@ -219,23 +230,23 @@ void SessionStore::touch(const std::string& id, TimePoint deadline, Done<uint32_
 }
 
 void SessionStore::remove(const std::string& id, TimePoint deadline, Done<bool> done) {
-  runScript(kDelete, id, {}, writeOptions(deadline, true),
-            [this, id, deadline, done](redis::Result&& r) {
-              Status st = check(r);
-              if (!st.ok() || r.reply.type != Reply::Type::kString) {
-                done(st, false);  // nil: there was no such session
-                return;
-              }
-              if (r.reply.str.empty()) {
-                done({}, true);
-                return;
-              }
-              redis::CommandOptions o;
-              o.deadline = deadline;
-              o.retry_unknown = true;
-              std::string key = userKey(r.reply.str);
-              redis_.command(key, {"ZREM", key, id}, o, [done](redis::Result&&) { done({}, true); });
-            });
+  runScript(
+      kDelete, id, {}, writeOptions(deadline, true), [this, id, deadline, done](redis::Result&& r) {
+        Status st = check(r);
+        if (!st.ok() || r.reply.type != Reply::Type::kString) {
+          done(st, false);  // nil: there was no such session
+          return;
+        }
+        if (r.reply.str.empty()) {
+          done({}, true);
+          return;
+        }
+        redis::CommandOptions o;
+        o.deadline = deadline;
+        o.retry_unknown = true;
+        std::string key = userKey(r.reply.str);
+        redis_.command(key, {"ZREM", key, id}, o, [done](redis::Result&&) { done({}, true); });
+      });
 }
 
 void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadline,
@@ -244,50 +255,52 @@ void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadl
   o.deadline = deadline;
   o.retry_unknown = true;
   std::string key = userKey(user);
-  redis_.command(key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)}, o,
-                 [this, key, deadline, done](redis::Result&& r) {
-                   Status st = check(r);
-                   if (!st.ok()) {
-                     done(st, {});
-                     return;
-                   }
-                   // Sessions expire on their own; keep only ids whose session still exists
-                   // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
-                   struct Pending {
-                     std::vector<std::string> ids;
-                     std::vector<bool> alive;
-                     size_t waiting = 0;
-                   };
-                   auto p = std::make_shared<Pending>();
-                   for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
-                   p->alive.assign(p->ids.size(), false);
-                   p->waiting = p->ids.size();
-                   if (p->ids.empty()) {
-                     done({}, {});
-                     return;
-                   }
-                   for (size_t i = 0; i < p->ids.size(); ++i) {
-                     redis::CommandOptions eo;
-                     eo.deadline = deadline;
-                     eo.retry_unknown = true;
-                     std::string meta = metaKey(p->ids[i]);
-                     redis_.command(meta, {"EXISTS", meta}, eo, [this, p, i, key, deadline, done](redis::Result&& x) {
-                       p->alive[i] = !x.status.ok() || x.reply.integer == 1;
-                       if (x.status.ok() && x.reply.integer == 0) {
-                         redis::CommandOptions zo;
-                         zo.deadline = deadline;
-                         zo.retry_unknown = true;
-                         redis_.command(key, {"ZREM", key, p->ids[i]}, zo, [](redis::Result&&) {});
-                       }
-                       if (--p->waiting > 0) return;
-                       std::vector<std::string> out;
-                       for (size_t j = 0; j < p->ids.size(); ++j) {
-                         if (p->alive[j]) out.push_back(p->ids[j]);
-                       }
-                       done({}, std::move(out));
-                     });
-                   }
-                 });
+  redis_.command(
+      key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)}, o,
+      [this, key, deadline, done](redis::Result&& r) {
+        Status st = check(r);
+        if (!st.ok()) {
+          done(st, {});
+          return;
+        }
+        // Sessions expire on their own; keep only ids whose session still exists
+        // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
+        struct Pending {
+          std::vector<std::string> ids;
+          std::vector<bool> alive;
+          size_t waiting = 0;
+        };
+        auto p = std::make_shared<Pending>();
+        for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
+        p->alive.assign(p->ids.size(), false);
+        p->waiting = p->ids.size();
+        if (p->ids.empty()) {
+          done({}, {});
+          return;
+        }
+        for (size_t i = 0; i < p->ids.size(); ++i) {
+          redis::CommandOptions eo;
+          eo.deadline = deadline;
+          eo.retry_unknown = true;
+          std::string meta = metaKey(p->ids[i]);
+          redis_.command(
+              meta, {"EXISTS", meta}, eo, [this, p, i, key, deadline, done](redis::Result&& x) {
+                p->alive[i] = !x.status.ok() || x.reply.integer == 1;
+                if (x.status.ok() && x.reply.integer == 0) {
+                  redis::CommandOptions zo;
+                  zo.deadline = deadline;
+                  zo.retry_unknown = true;
+                  redis_.command(key, {"ZREM", key, p->ids[i]}, zo, [](redis::Result&&) {});
+                }
+                if (--p->waiting > 0) return;
+                std::vector<std::string> out;
+                for (size_t j = 0; j < p->ids.size(); ++j) {
+                  if (p->alive[j]) out.push_back(p->ids[j]);
+                }
+                done({}, std::move(out));
+              });
+        }
+      });
 }
 
 }  // namespace sb::session

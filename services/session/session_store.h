@@ -12,10 +12,10 @@ namespace sb::session {
 
 struct StoreOptions {
   std::string prefix = "sb:session:";
-  uint32_t max_messages = 1000;          // history cap: count
-  size_t max_history_bytes = 1 << 20;    // history cap: bytes of stored messages
-  uint32_t index_ttl_s = 30 * 86400;     // TTL of a user's session index (the longest TTL)
-  int min_replicas_ack = 0;              // WAIT for this many replicas after each write
+  uint32_t max_messages = 1000;        // history cap: count
+  size_t max_history_bytes = 1 << 20;  // history cap: bytes of stored messages
+  uint32_t index_ttl_s = 30 * 86400;   // TTL of a user's session index (the longest TTL)
+  int min_replicas_ack = 0;            // WAIT for this many replicas after each write
   Millis ack_timeout{1000};
 };
 

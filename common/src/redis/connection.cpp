@@ -81,8 +81,10 @@ void Connection::onReply(redisAsyncContext*, void* reply, void* privdata) {
   Connection* c = p->conn;
   if (!c->sent_at_.empty()) c->sent_at_.pop_front();
   Failure why = Failure::kNone;
-  if (!reply) why = c->failing_ != Failure::kNone ? c->failing_ : c->connected_ ? Failure::kClosed
-                                                                                : Failure::kConnect;
+  if (!reply)
+    why = c->failing_ != Failure::kNone ? c->failing_
+          : c->connected_               ? Failure::kClosed
+                                        : Failure::kConnect;
   if (reply) {
     Reply r = Reply::from(*static_cast<redisReply*>(reply));
     p->cb(&r, why);

@@ -29,10 +29,14 @@ namespace {
 
 const char* failureText(Failure f) {
   switch (f) {
-    case Failure::kConnect: return "could not connect";
-    case Failure::kTimeout: return "no reply in time";
-    case Failure::kClosed: return "connection lost";
-    default: return "error";
+    case Failure::kConnect:
+      return "could not connect";
+    case Failure::kTimeout:
+      return "no reply in time";
+    case Failure::kClosed:
+      return "connection lost";
+    default:
+      return "error";
   }
 }
 
@@ -64,8 +68,12 @@ SlotClient::~SlotClient() {
 
 void SlotClient::start() {
   switch (options_.topology) {
-    case Topology::kSingle: map_ = SlotMap::single(options_.nodes.at(0)); break;
-    case Topology::kShards: map_ = SlotMap::split(options_.nodes); break;
+    case Topology::kSingle:
+      map_ = SlotMap::single(options_.nodes.at(0));
+      break;
+    case Topology::kShards:
+      map_ = SlotMap::split(options_.nodes);
+      break;
     case Topology::kCluster:
       refreshing_ = true;
       refresh(0);
@@ -180,9 +188,16 @@ void SlotClient::onReply(const OpPtr& op, const Reply* r, Failure failure) {
     if (failure != Failure::kConnect && !op->opts.retry_unknown) {
       // The command may have run; resending could apply it twice.
       ++counters_.unavailable;
-      finish(op, {Status::error(ErrorCode::kUnavailable,
-                                "redis " + why + " with the command in flight; its outcome is unknown"),
-                  {}});
+      finish(op,
+             {Status::error(ErrorCode::kUnavailable,
+                            "redis " + why + " with the command in flight; its outcome is unknown"),
+              {}});
+      return;
+    }
+    if (options_.topology != Topology::kCluster && op->attempts >= 2) {
+      // No failover will bring this node back soon: say so now rather than at the deadline.
+      ++counters_.unavailable;
+      finish(op, {Status::error(ErrorCode::kUnavailable, "redis " + why), {}});
       return;
     }
     retryLater(op, why);
@@ -365,8 +380,10 @@ void SlotClient::pingMasters() {
     auto mark = [this, node](bool up) {
       auto [it, inserted] = master_up_.try_emplace(node.address(), up);
       if (!inserted && it->second != up) {
-        if (up) spdlog::info("redis {} is up", node.address());
-        else spdlog::warn("redis {} is down", node.address());
+        if (up)
+          spdlog::info("redis {} is up", node.address());
+        else
+          spdlog::warn("redis {} is down", node.address());
       } else if (inserted && !up) {
         spdlog::warn("redis {} is down", node.address());
       }

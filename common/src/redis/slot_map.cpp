@@ -128,7 +128,8 @@ Status parseRedisUrl(std::string_view url, Node& node, std::string& password) {
   int port = 0;
   std::string_view port_text = rest.substr(colon + 1);
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 || port > 65535) {
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
+      port > 65535) {
     return Status::error(ErrorCode::kInvalidArgument, "bad port in redis address");
   }
   node.host = std::string(rest.substr(0, colon));

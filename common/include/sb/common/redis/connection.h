@@ -22,7 +22,7 @@ struct Node {
 };
 
 struct ConnectionOptions {
-  std::string password;          // AUTH on connect when set (never logged)
+  std::string password;  // AUTH on connect when set (never logged)
   Millis connect_timeout{1000};
   Millis command_timeout{1000};  // a reply later than this fails the connection
   bool readonly = false;         // send READONLY (reads from a cluster replica)

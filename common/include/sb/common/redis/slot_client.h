@@ -24,16 +24,16 @@ struct SlotClientOptions {
   Millis min_refresh_gap{100};     // throttle for refreshes triggered by MOVED or errors
   Millis health_interval{1000};    // PING of every master, for readiness
   int max_redirects = 16;
-  bool replica_reads = false;      // read-only commands may go to a cluster replica
+  bool replica_reads = false;  // read-only commands may go to a cluster replica
 };
 
 struct CommandOptions {
-  TimePoint deadline{};         // retries stop here; the result is then UNAVAILABLE
-  bool read_only = false;       // may be served by a replica (with replica_reads)
-  bool retry_unknown = false;   // safe to resend after a reply was lost (idempotent command)
-  int wait_replicas = 0;        // WAIT n on the same connection after the command
+  TimePoint deadline{};        // retries stop here; the result is then UNAVAILABLE
+  bool read_only = false;      // may be served by a replica (with replica_reads)
+  bool retry_unknown = false;  // safe to resend after a reply was lost (idempotent command)
+  int wait_replicas = 0;       // WAIT n on the same connection after the command
   Millis wait_timeout{1000};
-  std::string script;           // the body behind an EVALSHA: resent as EVAL on NOSCRIPT
+  std::string script;  // the body behind an EVALSHA: resent as EVAL on NOSCRIPT
 };
 
 struct Result {
