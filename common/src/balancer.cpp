@@ -53,15 +53,25 @@ bool Balancer::eligible(const WorkerState& w, std::string_view tag) const {
 }
 
 std::optional<WorkerId> Balancer::select(std::string_view tag) {
-  for (bool backup : {false, true}) {
-    scratch_.clear();
-    for (auto& w : workers_) {
-      if (w.spec.backup == backup && eligible(w, tag)) scratch_.push_back(&w);
-    }
-    if (!scratch_.empty()) {
-      WorkerState* chosen = scratch_[choose(scratch_)];
-      ++chosen->selected;
-      return chosen->id;
+  // Cool-down steers work away from failing workers while others can take it. When every
+  // worker that could take this request is cooling down, use them anyway (Envoy's panic
+  // threshold, nginx's "a lone server is never marked unavailable"): refusing everything
+  // would turn a partial failure into a total one.
+  for (bool panic : {false, true}) {
+    for (bool backup : {false, true}) {
+      scratch_.clear();
+      for (auto& w : workers_) {
+        if (w.spec.backup != backup || w.draining || w.inflight >= w.spec.capacity ||
+            !w.serves(tag) || (!panic && coolingDown(w))) {
+          continue;
+        }
+        scratch_.push_back(&w);
+      }
+      if (!scratch_.empty()) {
+        WorkerState* chosen = scratch_[choose(scratch_)];
+        ++chosen->selected;
+        return chosen->id;
+      }
     }
   }
   return std::nullopt;

@@ -10,6 +10,7 @@
 #include "sb/common/config.h"
 #include "sb/common/json_body.h"
 #include "sb/common/keyslot.h"
+#include "sb/common/redis/slot_map.h"
 #include "sb/proto/body_codec.h"
 #include "status_table.h"
 
@@ -65,6 +66,12 @@ int run(int argc, char** argv) {
 
   auto* metrics = app.add_subcommand("metrics", "The router's metrics in Prometheus text format");
 
+  auto* slots = app.add_subcommand(
+      "slots", "Print the slot map: of static shards given here, or the session service's own");
+  std::vector<std::string> shard_urls;
+  slots->add_option("--shard", shard_urls, "A standalone Redis shard, in order; repeat")
+      ->delimiter(',');
+
   auto* keyslot = app.add_subcommand("keyslot", "Print the Redis Cluster slot of each KEY");
   std::vector<std::string> keys;
   keyslot->add_option("keys", keys, "Keys")->required();
@@ -76,10 +83,35 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  if (*slots && !shard_urls.empty()) {
+    std::vector<redis::Node> nodes;
+    for (const auto& url : shard_urls) {
+      redis::Node node;
+      std::string password;
+      if (auto st = redis::parseRedisUrl(url, node, password); !st.ok()) return fail(st);
+      nodes.push_back(node);
+    }
+    redis::SlotMap map = redis::SlotMap::split(nodes);  // ranges() points into it
+    for (const auto& r : map.ranges()) {
+      std::cout << r.first << "-" << r.last << " " << r.shard->master.address() << "\n";
+    }
+    return 0;
+  }
+
   zmq::context_t context(1);
   Client client(context, router);
   CallOptions opts;
   opts.deadline = Millis(deadline_ms);
+  if (*slots) {
+    auto result = client.call("session", "session.status", {}, opts);
+    if (!result.status.ok()) return fail(result.status);
+    std::string text;
+    if (auto st = bodyToJson(result.body, text); !st.ok()) return fail(st);
+    for (const auto& r : nlohmann::json::parse(text)["slots"]) {
+      std::cout << r[0] << "-" << r[1] << " " << r[2].get<std::string>() << "\n";
+    }
+    return 0;
+  }
 
   if (*call) {
     std::string body;

@@ -26,13 +26,17 @@ class SessionTest : public ::testing::Test {
 
 TEST_F(SessionTest, CreateAppendGetRoundTrip) {
   start();
-  auto c = call("create", {{"id", "s1"}, {"user", "alice"}, {"metadata", {{"title", "t"}}},
+  auto c = call("create", {{"id", "s1"},
+                           {"user", "alice"},
+                           {"metadata", {{"title", "t"}}},
                            {"settings", {{"model", "m1"}}}});
   ASSERT_TRUE(c.status.ok()) << c.status.message;
   EXPECT_EQ(c.body["version"], 0);
-  auto a = call("append", {{"id", "s1"},
-                           {"messages", {{{"role", "user"}, {"content", "hello"}},
-                                         {{"role", "assistant"}, {"content", "hi"}}}}});
+  auto a = call(
+      "append",
+      {{"id", "s1"},
+       {"messages",
+        {{{"role", "user"}, {"content", "hello"}}, {{"role", "assistant"}, {"content", "hi"}}}}});
   ASSERT_TRUE(a.status.ok()) << a.status.message;
   EXPECT_EQ(a.body["version"], 1);
   EXPECT_EQ(a.body["length"], 2);
@@ -70,9 +74,11 @@ TEST_F(SessionTest, ConcurrentAppendsLoseNothingDuplicateNothingAndKeepPerClient
     threads.emplace_back([&, c] {
       Client client(sb_->bus().context(), sb_->bus().frontend());
       for (int i = 0; i < per_client; ++i) {
-        auto r = sb_->call(client, "append",
-                           {{"id", "busy"},
-                            {"messages", {{{"role", "user"}, {"content", std::to_string(c) + ":" + std::to_string(i)}}}}});
+        auto r = sb_->call(
+            client, "append",
+            {{"id", "busy"},
+             {"messages",
+              {{{"role", "user"}, {"content", std::to_string(c) + ":" + std::to_string(i)}}}}});
         if (!r.status.ok()) ++failures;
       }
     });
@@ -102,11 +108,13 @@ TEST_F(SessionTest, ExpectedVersionConflictIsFailedPrecondition) {
   auto ok = call("update", {{"id", "v"}, {"settings", {{"temp", 0.5}}}, {"expected_version", 0}});
   ASSERT_TRUE(ok.status.ok()) << ok.status.message;
   EXPECT_EQ(ok.body["version"], 1);
-  auto stale = call("update", {{"id", "v"}, {"settings", {{"temp", 0.9}}}, {"expected_version", 0}});
+  auto stale =
+      call("update", {{"id", "v"}, {"settings", {{"temp", 0.9}}}, {"expected_version", 0}});
   EXPECT_EQ(stale.status.code, ErrorCode::kFailedPrecondition);
   EXPECT_NE(stale.status.message.find("version 1"), std::string::npos) << stale.status.message;
-  auto stale_append = call("append", {{"id", "v"}, {"expected_version", 0},
-                                      {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  auto stale_append = call(
+      "append",
+      {{"id", "v"}, {"expected_version", 0}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
   EXPECT_EQ(stale_append.status.code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(call("get", {{"id", "v"}}).body["settings"]["temp"], 0.5);
 }
@@ -114,7 +122,9 @@ TEST_F(SessionTest, ExpectedVersionConflictIsFailedPrecondition) {
 TEST_F(SessionTest, OperationIdsMakeRetriesIdempotent) {
   start();
   ASSERT_TRUE(call("create", {{"id", "idem"}}).status.ok());
-  json body{{"id", "idem"}, {"op_id", "retry-1"}, {"messages", {{{"role", "user"}, {"content", "once"}}}}};
+  json body{{"id", "idem"},
+            {"op_id", "retry-1"},
+            {"messages", {{{"role", "user"}, {"content", "once"}}}}};
   auto first = call("append", body);
   auto again = call("append", body);
   ASSERT_TRUE(first.status.ok() && again.status.ok());
@@ -125,7 +135,8 @@ TEST_F(SessionTest, OperationIdsMakeRetriesIdempotent) {
 TEST_F(SessionTest, TtlExpiresIdleSessionsAndTouchRefreshesIt) {
   start();
   ASSERT_TRUE(call("create", {{"id", "t"}, {"ttl", 100}}).status.ok());
-  ASSERT_TRUE(call("append", {{"id", "t"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}).status.ok());
+  ASSERT_TRUE(call("append", {{"id", "t"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}})
+                  .status.ok());
   // Shorten the TTL behind the service's back, then touch: back to the session's 100 s.
   redis_.command({"EXPIRE", "sb:session:{t}:meta", "5"});
   redis_.command({"EXPIRE", "sb:session:{t}:msgs", "5"});
@@ -141,7 +152,11 @@ TEST_F(SessionTest, TtlExpiresIdleSessionsAndTouchRefreshesIt) {
   // A session left alone expires.
   ASSERT_TRUE(call("create", {{"id", "short"}, {"ttl", 1}, {"user", "bob"}}).status.ok());
   // (Watched through Redis: a get would itself refresh the TTL.)
-  EXPECT_TRUE(waitUntil([&] { return redis_.command({"EXISTS", "sb:session:{short}:meta"}) == "0"; }, 5s));
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return redis_.command({"EXISTS", "sb:session:{short}:meta"}) == "0";
+      },
+      5s));
   EXPECT_EQ(call("get", {{"id", "short"}}).status.code, ErrorCode::kNotFound);
   EXPECT_EQ(call("list", {{"user", "bob"}}).body["sessions"].size(), 0u);
   EXPECT_EQ(call("touch", {{"id", "short"}}).status.code, ErrorCode::kNotFound);
@@ -151,7 +166,8 @@ TEST_F(SessionTest, HistoryIsCappedByCountAndBytes) {
   start({"--max-messages", "5", "--max-history-bytes", "400", "--max-message-bytes", "300"});
   ASSERT_TRUE(call("create", {{"id", "cap"}}).status.ok());
   for (int i = 0; i < 8; ++i) {
-    auto r = call("append", {{"id", "cap"}, {"messages", {{{"role", "user"}, {"content", std::to_string(i)}}}}});
+    auto r = call("append", {{"id", "cap"},
+                             {"messages", {{{"role", "user"}, {"content", std::to_string(i)}}}}});
     ASSERT_TRUE(r.status.ok());
     EXPECT_LE(r.body["length"].get<int>(), 5);
   }
@@ -185,13 +201,15 @@ TEST_F(SessionTest, BadRequestsGetInvalidArgument) {
       {"append", {{"id", "ok"}, {"messages", json::array()}}},
       {"append", {{"id", "ok"}, {"messages", {"just a string"}}}},
       {"append", {{"id", "ok"}, {"messages", {{{"content", "no role"}}}}}},
-      {"append", {{"id", "ok"}, {"messages", {{{"role", "user"}, {"content", std::string(2000, 'x')}}}}}},
+      {"append",
+       {{"id", "ok"}, {"messages", {{{"role", "user"}, {"content", std::string(2000, 'x')}}}}}},
       {"update", {{"id", "ok"}}},
       {"list", {}},
   };
   for (const auto& [op, body] : bad) {
     auto r = call(op, body);
-    EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument) << op << " " << body.dump() << ": " << r.status.message;
+    EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument)
+        << op << " " << body.dump() << ": " << r.status.message;
     EXPECT_FALSE(r.status.message.empty());
   }
   // Not msgpack at all.
@@ -203,7 +221,8 @@ TEST_F(SessionTest, BadRequestsGetInvalidArgument) {
 
 TEST_F(SessionTest, ListAndDelete) {
   start();
-  for (const char* id : {"a1", "a2", "a3"}) ASSERT_TRUE(call("create", {{"id", id}, {"user", "ann"}}).status.ok());
+  for (const char* id : {"a1", "a2", "a3"})
+    ASSERT_TRUE(call("create", {{"id", id}, {"user", "ann"}}).status.ok());
   auto l = call("list", {{"user", "ann"}});
   ASSERT_TRUE(l.status.ok());
   EXPECT_EQ(l.body["sessions"].size(), 3u);
@@ -225,7 +244,8 @@ TEST(SessionRedisDown, StartsAnswersUnavailableAndRecoversWhenRedisComesBack) {
   ASSERT_TRUE(st.status.ok());
   EXPECT_EQ(st.body["ready"], false);
   RedisServer redis({}, port);
-  EXPECT_TRUE(waitUntil([&] { return sb.call("status", json::object()).body["ready"] == true; }, 10s));
+  EXPECT_TRUE(
+      waitUntil([&] { return sb.call("status", json::object()).body["ready"] == true; }, 10s));
   EXPECT_TRUE(sb.call("create", {{"id", "back"}}).status.ok());
   EXPECT_TRUE(sb.call("get", {{"id", "back"}}).status.ok());
 }

@@ -121,6 +121,27 @@ TEST_F(BalancerTest, MaxFailsWithinWindowCoolsDownForFailTimeout) {
   EXPECT_EQ(pick(), 1u);
 }
 
+TEST_F(BalancerTest, WhenEveryCandidateIsCoolingDownTheyServeAnyway) {
+  lb_.upsert(1, spec(10));
+  lb_.upsert(2, spec(10, 1, true));
+  for (WorkerId id : {WorkerId{1}, WorkerId{2}}) {
+    for (int i = 0; i < 3; ++i) {
+      lb_.onStart(id);
+      lb_.onFinish(id, Outcome::kFailure);
+    }
+    EXPECT_TRUE(lb_.coolingDown(*lb_.find(id)));
+  }
+  // Panic: all are cooling down, so the primary still gets the work (not nothing at all).
+  EXPECT_EQ(pick(), 1u);
+  // But a healthy worker, when there is one, is preferred.
+  lb_.upsert(3, spec(10));
+  EXPECT_EQ(pick(), 3u);
+  // Draining and full workers stay out even in panic.
+  lb_.setDraining(3, true);
+  lb_.setDraining(1, true);
+  EXPECT_EQ(pick(), 2u);
+}
+
 TEST_F(BalancerTest, FailuresOutsideTheWindowDoNotAccumulate) {
   lb_.upsert(1, spec(10));
   for (int i = 0; i < 6; ++i) {

@@ -23,6 +23,7 @@ struct SlotClient::Op {
   bool waiting = false;  // the command succeeded; WAIT's reply completes the op
   Reply held;
   std::string last_error;
+  EventLoop::TimerId deadline_timer = 0;
 };
 
 namespace {
@@ -102,6 +103,18 @@ void SlotClient::command(std::string_view key, std::vector<std::string> argv,
   op->opts = std::move(options);
   op->cb = std::move(cb);
   if (op->opts.deadline == TimePoint{}) op->opts.deadline = loop_.now() + Millis(5000);
+  // A command stuck on a slow connection must still end at its deadline (the connection's
+  // own timeout may be later); a reply arriving after that is ignored.
+  std::weak_ptr<bool> alive = alive_;
+  op->deadline_timer = loop_.after(op->opts.deadline - loop_.now(), [this, alive, op] {
+    op->deadline_timer = 0;
+    if (alive.expired() || op->done) return;
+    ++counters_.unavailable;
+    finish(op, {Status::error(ErrorCode::kUnavailable,
+                              "redis did not answer before the deadline" +
+                                  (op->last_error.empty() ? "" : ": " + op->last_error)),
+                {}});
+  });
   execute(op);
 }
 
@@ -263,6 +276,8 @@ void SlotClient::onReply(const OpPtr& op, const Reply* r, Failure failure) {
 void SlotClient::finish(const OpPtr& op, Result&& result) {
   if (op->done) return;
   op->done = true;
+  if (op->deadline_timer) loop_.cancel(op->deadline_timer);
+  op->deadline_timer = 0;
   auto cb = std::move(op->cb);
   cb(std::move(result));
 }
