@@ -71,7 +71,7 @@ void EventLoop::rebuild() {
 }
 
 void EventLoop::fireTimers() {
-  TimePoint t = now();
+  TimePoint t = now_ = SteadyClock::now();
   while (!due_.empty() && due_.top().when <= t) {
     Due d = due_.top();
     due_.pop();
@@ -96,11 +96,13 @@ void EventLoop::runOnce(SteadyClock::duration max_wait) {
   // Drop cancelled timers from the top so they do not shorten the wait.
   while (!due_.empty() && !timers_.count(due_.top().id)) due_.pop();
   auto wait = max_wait;
-  if (!due_.empty()) wait = std::min<SteadyClock::duration>(wait, due_.top().when - now());
+  now_ = SteadyClock::now();
+  if (!due_.empty()) wait = std::min<SteadyClock::duration>(wait, due_.top().when - now_);
   if (wait < SteadyClock::duration::zero()) wait = SteadyClock::duration::zero();
   // zmq_poll takes milliseconds: round up so a timer is never woken for early.
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait);
   int rc = zmq_poll(items_.data(), static_cast<int>(items_.size()), static_cast<long>(ms.count()));
+  now_ = SteadyClock::now();
   if (rc > 0) {
     // Snapshot count: callbacks may append entries (they are polled next round).
     size_t n = items_.size();

@@ -62,7 +62,7 @@ void SessionStore::runScript(ScriptId script, const std::string& id, std::vector
     argv = {ro ? "EVAL_RO" : "EVAL", scriptBody(script)};
   } else {
     argv = {ro ? "EVALSHA_RO" : "EVALSHA", sha_[script]};
-    opts.script = scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
+    opts.script = &scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
   }
   argv.push_back("3");
   argv.push_back(metaKey(id));

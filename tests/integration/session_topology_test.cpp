@@ -50,7 +50,8 @@ TEST(SessionShards, EveryKeyLivesOnTheShardItsSlotMapsTo) {
   for (int i = 0; i < 24; ++i) {
     std::string id = "shard-" + std::to_string(i);
     ASSERT_TRUE(sb.call("create", {{"id", id}}).status.ok());
-    ASSERT_TRUE(sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", id}}}}}).status.ok());
+    ASSERT_TRUE(sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", id}}}}})
+                    .status.ok());
     size_t expected = static_cast<size_t>(keySlot(id)) * 3 / kSlotCount;
     used.insert(static_cast<int>(expected));
     for (size_t s = 0; s < 3; ++s) {
@@ -62,12 +63,17 @@ TEST(SessionShards, EveryKeyLivesOnTheShardItsSlotMapsTo) {
   }
   EXPECT_EQ(used.size(), 3u);  // the ids spread over every shard
   // sbctl slots prints the same split the service uses.
-  Process p = Process::start("sbctl", {"slots", "--shard", shards[0]->url(), "--shard",
-                                       shards[1]->url(), "--shard", shards[2]->url()},
+  Process p = Process::start("sbctl",
+                             {"slots", "--shard", shards[0]->url(), "--shard", shards[1]->url(),
+                              "--shard", shards[2]->url()},
                              {}, false);
   p.awaitExit(10s);
-  EXPECT_NE(p.log().find("0-5460 127.0.0.1:" + std::to_string(shards[0]->port())), std::string::npos) << p.log();
-  EXPECT_NE(p.log().find("10922-16383 127.0.0.1:" + std::to_string(shards[2]->port())), std::string::npos) << p.log();
+  EXPECT_NE(p.log().find("0-5460 127.0.0.1:" + std::to_string(shards[0]->port())),
+            std::string::npos)
+      << p.log();
+  EXPECT_NE(p.log().find("10922-16383 127.0.0.1:" + std::to_string(shards[2]->port())),
+            std::string::npos)
+      << p.log();
 }
 
 class SessionCluster : public ::testing::Test {
@@ -85,14 +91,16 @@ class SessionCluster : public ::testing::Test {
 
 TEST_F(SessionCluster, ServesFromTheMasterOwningEachSlot) {
   SessionBus sb(clusterArgs());
-  ASSERT_TRUE(waitUntil([&] { return sb.call("status", json::object()).body["ready"] == true; }, 10s));
+  ASSERT_TRUE(
+      waitUntil([&] { return sb.call("status", json::object()).body["ready"] == true; }, 10s));
   auto st = sb.call("status", json::object());
   EXPECT_EQ(st.body["topology"], "cluster");
   EXPECT_EQ(st.body["slots"].size(), 3u);
   for (int i = 0; i < 12; ++i) {
     std::string id = "c-" + std::to_string(i);
     ASSERT_TRUE(sb.call("create", {{"id", id}}).status.ok());
-    ASSERT_TRUE(sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", id}}}}}).status.ok());
+    ASSERT_TRUE(sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", id}}}}})
+                    .status.ok());
     RedisServer* owner = cluster_.masterOf(keySlot(id));
     ASSERT_NE(owner, nullptr);
     EXPECT_EQ(owner->command({"EXISTS", "sb:session:{" + id + "}:msgs"}), "1");
@@ -109,7 +117,11 @@ TEST_F(SessionCluster, ConcurrentAppendsAcrossTheClusterLoseNothing) {
     threads.emplace_back([&, c] {
       Client client(sb.bus().context(), sb.bus().frontend());
       for (int i = 0; i < 25; ++i) {
-        auto r = sb.call(client, "append", {{"id", "hot"}, {"messages", {{{"role", "user"}, {"content", std::to_string(c) + ":" + std::to_string(i)}}}}});
+        auto r = sb.call(
+            client, "append",
+            {{"id", "hot"},
+             {"messages",
+              {{{"role", "user"}, {"content", std::to_string(c) + ":" + std::to_string(i)}}}}});
         if (!r.status.ok()) ++failures;
       }
     });
@@ -148,17 +160,21 @@ TEST_F(SessionCluster, LiveSlotMigrationLosesNoRequest) {
   ASSERT_EQ(dst->command({"CLUSTER", "SETSLOT", s, "IMPORTING", src_id}), "OK");
   ASSERT_EQ(src->command({"CLUSTER", "SETSLOT", s, "MIGRATING", dst_id}), "OK");
   std::string keys = src->command({"CLUSTER", "GETKEYSINSLOT", s, "100"});
-  std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(dst->port()), "", "0", "5000", "KEYS"};
+  std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(dst->port()), "", "0",
+                                   "5000",    "KEYS"};
   std::istringstream in(keys);
   for (std::string k; in >> k;) migrate.push_back(k);
   ASSERT_GE(migrate.size(), 9u) << keys;  // meta, msgs, ops
   ASSERT_EQ(src->command(migrate), "OK");
   // Hold the slot half-migrated until requests have been redirected with ASK.
-  ASSERT_TRUE(waitUntil([&] { return sb.call("status", json::object()).body["counters"]["ask"].get<int>() > 0; }, 10s));
+  ASSERT_TRUE(waitUntil(
+      [&] { return sb.call("status", json::object()).body["counters"]["ask"].get<int>() > 0; },
+      10s));
   uint64_t during = load.completed();
   ASSERT_TRUE(load.awaitCompleted(during + 20, 10s));
   for (auto& n : cluster_.nodes()) {
-    if (n->command({"ROLE"}).rfind("master", 0) == 0) n->command({"CLUSTER", "SETSLOT", s, "NODE", dst_id});
+    if (n->command({"ROLE"}).rfind("master", 0) == 0)
+      n->command({"CLUSTER", "SETSLOT", s, "NODE", dst_id});
   }
   uint64_t after = load.completed();
   ASSERT_TRUE(load.awaitCompleted(after + 50, 10s));
@@ -168,7 +184,8 @@ TEST_F(SessionCluster, LiveSlotMigrationLosesNoRequest) {
   auto st = sb.call("status", json::object()).body;
   EXPECT_GT(st["counters"]["ask"].get<int>(), 0);
   EXPECT_EQ(cluster_.masterOf(slot), dst);
-  EXPECT_EQ(dst->command({"LLEN", "sb:session:{" + id + "}:msgs"}), std::to_string(load.completed()));
+  EXPECT_EQ(dst->command({"LLEN", "sb:session:{" + id + "}:msgs"}),
+            std::to_string(load.completed()));
   std::cout << "migration: " << load.completed() << " appends, all OK; ask "
             << st["counters"]["ask"] << ", moved " << st["counters"]["moved"] << "\n";
 }
@@ -182,7 +199,10 @@ class Appender {
     thread_ = std::thread([this] { run(); });
   }
   ~Appender() { stop(); }
-  void mark() { mark_ = SteadyClock::now(); first_ok_after_mark_ = TimePoint{}; }
+  void mark() {
+    mark_ = SteadyClock::now();
+    first_ok_after_mark_ = TimePoint{};
+  }
   // Waits for a success sent after the last mark(); the time from the mark to it.
   std::optional<Millis> awaitRecovery(Millis timeout) {
     bool ok = waitUntil([&] { return first_ok_after_mark_.load() != TimePoint{}; }, timeout);
@@ -207,8 +227,9 @@ class Appender {
     while (!stop_ || !pending.empty()) {
       while (!stop_ && pending.size() < 4) {
         std::string content = tag_ + std::to_string(next++);
-        uint64_t rid = client.send("session", "session.append",
-                                   packed({{"id", id_}, {"messages", {{{"role", "user"}, {"content", content}}}}}), o);
+        uint64_t rid = client.send(
+            "session", "session.append",
+            packed({{"id", id_}, {"messages", {{{"role", "user"}, {"content", content}}}}}), o);
         pending[rid] = {content, SteadyClock::now()};
       }
       auto in = client.next(50ms);
@@ -264,7 +285,8 @@ std::set<std::string> storedContents(SessionBus& sb, const std::string& id) {
 // the durable service is still there afterwards.
 TEST_F(SessionCluster, MasterFailoverResumesAndKeepsEveryAcknowledgedAppend) {
   // History caps far above what the test writes: nothing may leave through the cap.
-  std::vector<std::string> uncapped{"--max-messages", "1000000", "--max-history-bytes", "100000000"};
+  std::vector<std::string> uncapped{"--max-messages", "1000000", "--max-history-bytes",
+                                    "100000000"};
   SessionBus plain(clusterArgs(), uncapped);
   uncapped.insert(uncapped.end(), {"--min-replicas-ack", "1", "--ack-timeout-ms", "500"});
   SessionBus durable(clusterArgs(), uncapped);
@@ -296,10 +318,13 @@ TEST_F(SessionCluster, MasterFailoverResumesAndKeepsEveryAcknowledgedAppend) {
   size_t lost = 0;
   for (const auto& a : safe.acked) lost += stored.count(a) ? 0 : 1;
   EXPECT_EQ(lost, 0u) << "of " << safe.acked.size() << " acknowledged appends";
-  std::cout << "failover: writes resumed " << recovered->count() << " ms after kill -9 of the master; "
+  std::cout << "failover: writes resumed " << recovered->count()
+            << " ms after kill -9 of the master; "
             << "errors in the window " << testing::PrintToString(fast.errors) << "\n"
-            << "  --min-replicas-ack 1: " << safe.acked.size() << " appends acknowledged, all kept; "
-            << "resumed " << (durable_back ? durable_back->count() : -1) << " ms after the node came back; "
+            << "  --min-replicas-ack 1: " << safe.acked.size()
+            << " appends acknowledged, all kept; "
+            << "resumed " << (durable_back ? durable_back->count() : -1)
+            << " ms after the node came back; "
             << "refused meanwhile " << testing::PrintToString(safe.errors) << "\n";
 }
 

@@ -257,11 +257,11 @@ void SlotClient::onReply(const OpPtr& op, const Reply* r, Failure failure) {
     retryLater(op, r->str);
     return;
   }
-  if (code == "NOSCRIPT" && !op->opts.script.empty() && op->argv.size() > 1 &&
+  if (code == "NOSCRIPT" && op->opts.script && op->argv.size() > 1 &&
       (op->argv[0] == "EVALSHA" || op->argv[0] == "EVALSHA_RO")) {
     ++counters_.noscript;
     op->argv[0] = op->argv[0] == "EVALSHA" ? "EVAL" : "EVAL_RO";  // EVAL also caches it
-    op->argv[1] = op->opts.script;
+    op->argv[1] = *op->opts.script;
     execute(op);
     return;
   }

@@ -43,7 +43,9 @@ class EventLoop {
   // One poll + dispatch round, waiting at most `max_wait`; for tests and embedding.
   void runOnce(SteadyClock::duration max_wait);
 
-  TimePoint now() const { return SteadyClock::now(); }
+  // The time when the loop last woke up (refreshed after every poll and before timers), so
+  // handlers of one wake-up share one clock read: clock_gettime is not free on a VM.
+  TimePoint now() const { return now_; }
 
  private:
   struct Entry {
@@ -74,6 +76,7 @@ class EventLoop {
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   TimerId next_timer_ = 1;
   bool stopped_ = false;
+  TimePoint now_ = SteadyClock::now();
 };
 
 }  // namespace sb

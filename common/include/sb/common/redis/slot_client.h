@@ -33,7 +33,9 @@ struct CommandOptions {
   bool retry_unknown = false;  // safe to resend after a reply was lost (idempotent command)
   int wait_replicas = 0;       // WAIT n on the same connection after the command
   Millis wait_timeout{1000};
-  std::string script;  // the body behind an EVALSHA: resent as EVAL on NOSCRIPT
+  // The body behind an EVALSHA, resent as EVAL on NOSCRIPT. Borrowed: it must outlive the
+  // command (scripts are static text), so no copy is made per command.
+  const std::string* script = nullptr;
 };
 
 struct Result {
