@@ -35,7 +35,8 @@ std::string packed(const std::string& json) {
 }
 
 // `callers` requests always in flight from one client (each a caller waiting for its answer).
-Rate drive(sb::test::SessionBus& sb, const std::string& op, int callers, int seconds, int sessions) {
+Rate drive(sb::test::SessionBus& sb, const std::string& op, int callers, int seconds,
+           int sessions) {
   sb::Client client(sb.bus().context(), sb.bus().frontend());
   sb::CallOptions o;
   o.deadline = 10s;
@@ -46,7 +47,8 @@ Rate drive(sb::test::SessionBus& sb, const std::string& op, int callers, int sec
   auto body = [&](uint64_t i) {
     std::string id = "bench-" + std::to_string(i % static_cast<uint64_t>(sessions));
     if (op == "session.get") return packed(R"({"id":")" + id + R"(","last":10})");
-    return packed(R"({"id":")" + id + R"(","messages":[{"role":"user","content":"hello from the benchmark"}]})");
+    return packed(R"({"id":")" + id +
+                  R"(","messages":[{"role":"user","content":"hello from the benchmark"}]})");
   };
   auto t0 = SteadyClock::now();
   auto measure_from = t0 + 1s;  // warm-up
@@ -91,21 +93,27 @@ void setup(sb::test::SessionBus& sb, int sessions) {
     std::string id = "bench-" + std::to_string(i);
     sb.call("create", {{"id", id}});
     for (int k = 0; k < 10; ++k) {
-      sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", "warm-up message"}}}}});
+      sb.call("append",
+              {{"id", id}, {"messages", {{{"role", "user"}, {"content", "warm-up message"}}}}});
     }
   }
 }
 
-void report(const char* topology, const Rate& get, const Rate& append, std::pair<double, double> rb) {
+void report(const char* topology, const Rate& get, const Rate& append,
+            std::pair<double, double> rb) {
   std::printf("\n%s\n", topology);
-  std::printf("  redis-benchmark -c 50 -P 1   GET %9s/s   SET %9s/s\n", sb::bench::grouped(rb.first).c_str(),
-              sb::bench::grouped(rb.second).c_str());
-  std::printf("  session.get    (bus, 50)  %9s/s  p50 %.2f ms  p99 %.2f ms  errors %llu  ratio to GET %.2f (target >= 0.50)\n",
-              sb::bench::grouped(get.rps).c_str(), get.p50_ms, get.p99_ms,
-              static_cast<unsigned long long>(get.errors), get.rps / rb.first);
-  std::printf("  session.append (bus, 50)  %9s/s  p50 %.2f ms  p99 %.2f ms  errors %llu  ratio to SET %.2f\n",
-              sb::bench::grouped(append.rps).c_str(), append.p50_ms, append.p99_ms,
-              static_cast<unsigned long long>(append.errors), append.rps / rb.second);
+  std::printf("  redis-benchmark -c 50 -P 1   GET %9s/s   SET %9s/s\n",
+              sb::bench::grouped(rb.first).c_str(), sb::bench::grouped(rb.second).c_str());
+  std::printf(
+      "  session.get    (bus, 50)  %9s/s  p50 %.2f ms  p99 %.2f ms  errors %llu  ratio to GET %.2f "
+      "(target >= 0.50)\n",
+      sb::bench::grouped(get.rps).c_str(), get.p50_ms, get.p99_ms,
+      static_cast<unsigned long long>(get.errors), get.rps / rb.first);
+  std::printf(
+      "  session.append (bus, 50)  %9s/s  p50 %.2f ms  p99 %.2f ms  errors %llu  ratio to SET "
+      "%.2f\n",
+      sb::bench::grouped(append.rps).c_str(), append.p50_ms, append.p99_ms,
+      static_cast<unsigned long long>(append.errors), append.rps / rb.second);
 }
 
 }  // namespace
@@ -115,14 +123,18 @@ int main(int argc, char** argv) {
   int cluster_n = static_cast<int>(sb::bench::flag(argc, argv, "--cluster-n", 5000000));
   bool skip_cluster = sb::bench::flag(argc, argv, "--skip-cluster", 0) != 0;
   const int callers = 50, sessions = 200;
-  std::printf("session_throughput: %d concurrent callers, %d sessions of 10+ messages, get = last 10, "
-              "%d s per figure, %u CPUs\n", callers, sessions, seconds, std::thread::hardware_concurrency());
+  std::printf(
+      "session_throughput: %d concurrent callers, %d sessions of 10+ messages, get = last 10, "
+      "%d s per figure, %u CPUs\n",
+      callers, sessions, seconds, std::thread::hardware_concurrency());
   {
     sb::test::RedisServer redis;
-    sb::test::SessionBus sb({"--redis", redis.url(), "--max-messages", "50", "--log-level", "warn"});
+    sb::test::SessionBus sb(
+        {"--redis", redis.url(), "--max-messages", "50", "--log-level", "warn"});
     setup(sb, sessions);
-    std::vector<std::string> rb_args{"-p", std::to_string(redis.port()), "-c", "50", "-P", "1",
-                                     "-t", "get,set", "-n", "300000", "-q"};
+    std::vector<std::string> rb_args{
+        "-p", std::to_string(redis.port()), "-c", "50", "-P", "1", "-t", "get,set", "-n", "300000",
+        "-q"};
     // The baseline before and after our figures, averaged: the machine drifts.
     auto before = redisBenchmark(rb_args);
     Rate get = drive(sb, "session.get", callers, seconds, sessions);
@@ -142,8 +154,9 @@ int main(int argc, char** argv) {
     setup(sb, sessions);
     Rate get = drive(sb, "session.get", callers, seconds, sessions);
     Rate append = drive(sb, "session.append", callers, seconds, sessions);
-    auto rb = redisBenchmark({"--cluster", "-p", std::to_string(cluster.nodes()[0]->port()), "-c", "50",
-                              "-P", "1", "-t", "get,set", "-n", std::to_string(cluster_n), "-q"});
+    auto rb =
+        redisBenchmark({"--cluster", "-p", std::to_string(cluster.nodes()[0]->port()), "-c", "50",
+                        "-P", "1", "-t", "get,set", "-n", std::to_string(cluster_n), "-q"});
     report("Redis Cluster, 3 masters + 3 replicas", get, append, rb);
   }
   return 0;

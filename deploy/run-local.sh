@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Brings the suite up on this machine: one router and two echo workers (one of them streams).
+# Brings the suite up on this machine: a local redis-server (unless one already answers on
+# 127.0.0.1:6379), the router, a session service and two echo workers (one of them streams).
 # Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
 # shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
 # this script, which then stops them in that order.
@@ -7,7 +8,9 @@ set -euo pipefail
 BIN=${1:-build/bin}
 FRONTEND=${SB_FRONTEND:-tcp://127.0.0.1:5555}
 BACKEND=${SB_BACKEND:-tcp://127.0.0.1:5556}
+REDIS_URL=${SB_REDIS:-redis://127.0.0.1:6379}
 router_pid=""
+redis_pid=""
 worker_pids=()
 
 stop() {
@@ -16,12 +19,24 @@ stop() {
   for pid in "${worker_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "$router_pid" ] && kill -TERM "$router_pid" 2>/dev/null && wait "$router_pid" 2>/dev/null
+  [ -n "$redis_pid" ] && kill -TERM "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
   echo "stopped"
 }
 trap stop INT TERM EXIT
 
+if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
+  REDIS_DIR=$(mktemp -d)
+  echo "starting redis-server on 127.0.0.1:6379 (data in $REDIS_DIR, not persisted)"
+  setsid redis-server --port 6379 --bind 127.0.0.1 --dir "$REDIS_DIR" --save '' --appendonly no \
+    --loglevel warning &
+  redis_pid=$!
+  REDIS_URL=redis://127.0.0.1:6379
+fi
+
 setsid "$BIN/sb-router" --frontend "$FRONTEND" --backend "$BACKEND" &
 router_pid=$!
+setsid "$BIN/sb-session" --router "$BACKEND" --redis "$REDIS_URL" --name session-1 &
+worker_pids+=($!)
 setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-1 --capacity 16 &
 worker_pids+=($!)
 setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
@@ -33,6 +48,8 @@ Switchboard is up: clients on $FRONTEND, workers on $BACKEND.
 Try, in another terminal:
   $BIN/sbctl status
   $BIN/sbctl call echo echo '{"hello":"world"}'
+  $BIN/sbctl call session session.create '{"id":"demo","user":"me"}'
+  $BIN/sbctl call session session.get '{"id":"demo"}'
   $BIN/sbctl metrics
 Ctrl-C stops everything.
 
