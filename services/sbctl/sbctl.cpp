@@ -107,7 +107,8 @@ int run(int argc, char** argv) {
     if (!result.status.ok()) return fail(result.status);
     std::string text;
     if (auto st = bodyToJson(result.body, text); !st.ok()) return fail(st);
-    for (const auto& r : nlohmann::json::parse(text)["slots"]) {
+    nlohmann::json status = nlohmann::json::parse(text);  // the loop reads into it
+    for (const auto& r : status["slots"]) {
       std::cout << r[0] << "-" << r[1] << " " << r[2].get<std::string>() << "\n";
     }
     return 0;

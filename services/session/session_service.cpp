@@ -288,8 +288,10 @@ void SessionService::status(const CallPtr& call) {
   pk.pack("slots");
   pk.pack_array(static_cast<uint32_t>(ranges.size()));
   for (const auto& r : ranges) {
-    pk.pack_array(3);
+    pk.pack_array(4);
     pk.pack(r.first), pk.pack(r.last), pk.pack(r.shard->master.address());
+    pk.pack_array(static_cast<uint32_t>(r.shard->replicas.size()));
+    for (const auto& rep : r.shard->replicas) pk.pack(rep.address());
   }
   std::map<std::string, uint64_t> counters{
       {"commands", c.commands},

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <cstring>
 #include <optional>
 #include <set>
 #include <thread>
@@ -106,6 +107,56 @@ TEST_F(SessionCluster, ServesFromTheMasterOwningEachSlot) {
     EXPECT_EQ(owner->command({"EXISTS", "sb:session:{" + id + "}:msgs"}), "1");
     EXPECT_EQ(sb.call("get", {{"id", id}}).body["length"], 1);
   }
+}
+
+// --replica-reads: session.get goes to a replica (READONLY + EVALSHA_RO/EVAL_RO), writes to
+// the master.
+TEST_F(SessionCluster, ReplicaReadsAreServedByReplicas) {
+  SessionBus sb(clusterArgs(), {"--replica-reads", "--cluster-refresh-ms", "300"});
+  const std::string id = "replicated";
+  // Replicas are learned from CLUSTER SLOTS, which a node answers from gossip: the periodic
+  // refresh brings them in if the first answer predates it.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        json status = sb.call("status", json::object()).body;  // kept alive for the loop
+        for (const auto& r : status["slots"]) {
+          if (r[3].empty()) return false;
+        }
+        return !status["slots"].empty();
+      },
+      10s))
+      << sb.call("status", json::object()).body.dump();
+  ASSERT_TRUE(sb.call("create", {{"id", id}}).status.ok());
+  ASSERT_TRUE(sb.call("append", {{"id", id}, {"messages", {{{"role", "user"}, {"content", "r"}}}}})
+                  .status.ok());
+  RedisServer* master = cluster_.masterOf(keySlot(id));
+  // Wait until the replica has the write (replication is asynchronous).
+  std::vector<RedisServer*> replicas;
+  for (auto& n : cluster_.nodes()) {
+    if (n->command({"ROLE"}).find(std::to_string(master->port())) != std::string::npos &&
+        n.get() != master) {
+      replicas.push_back(n.get());
+    }
+  }
+  ASSERT_FALSE(replicas.empty());
+  ASSERT_TRUE(waitUntil(
+      [&] { return replicas[0]->command({"DBSIZE"}) == master->command({"DBSIZE"}); }, 5s));
+  for (int i = 0; i < 10; ++i) {
+    auto g = sb.call("get", {{"id", id}});
+    ASSERT_TRUE(g.status.ok()) << g.status.message;
+    EXPECT_EQ(g.body["length"], 1);
+  }
+  auto readOnlyCalls = [](RedisServer* n) {
+    std::string stats = n->command({"INFO", "commandstats"});
+    int calls = 0;
+    for (const char* cmd : {"cmdstat_evalsha_ro:calls=", "cmdstat_eval_ro:calls="}) {
+      auto pos = stats.find(cmd);
+      if (pos != std::string::npos) calls += std::atoi(stats.c_str() + pos + std::strlen(cmd));
+    }
+    return calls;
+  };
+  EXPECT_GE(readOnlyCalls(replicas[0]), 10);
+  EXPECT_EQ(readOnlyCalls(master), 0);
 }
 
 TEST_F(SessionCluster, ConcurrentAppendsAcrossTheClusterLoseNothing) {
