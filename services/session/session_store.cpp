@@ -151,7 +151,7 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
                 done(st, std::move(s));
                 return;
               }
-              const Reply& rep = r.reply;
+              Reply& rep = r.reply;  // ours: strings are moved out, not copied
               if (rep.type != Reply::Type::kArray || rep.elements.size() != 3) {
                 done(Status::error(ErrorCode::kInternal, "unexpected reply to the get script"),
                      std::move(s));
@@ -177,7 +177,8 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
                 else if (k == "ttl")
                   s.ttl_s = static_cast<uint32_t>(asInt(v));
               }
-              for (const auto& m : rep.elements[1].elements) s.messages.push_back(m.str);
+              s.messages.reserve(rep.elements[1].elements.size());
+              for (auto& m : rep.elements[1].elements) s.messages.push_back(std::move(m.str));
               s.length = static_cast<uint64_t>(rep.elements[2].integer);
               done({}, std::move(s));
             });

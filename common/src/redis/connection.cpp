@@ -35,14 +35,14 @@ Connection::Connection(EventLoop& loop, Node node, ConnectionOptions options)
   redisAsyncSetDisconnectCallback(ctx_, &Connection::onDisconnect);
   addWrite(this);  // the connect completes on the first writable event
   if (!options_.password.empty()) {
-    send({"AUTH", options_.password}, [this](const Reply* r, Failure) {
+    send({"AUTH", options_.password}, [this](Reply* r, Failure) {
       if (r && r->isError()) {
         spdlog::error("redis {}: authentication failed: {}", node_.address(), r->str);
         fail(Failure::kConnect);
       }
     });
   }
-  if (options_.readonly) send({"READONLY"}, [](const Reply*, Failure) {});
+  if (options_.readonly) send({"READONLY"}, [](Reply*, Failure) {});
 }
 
 Connection::~Connection() {

@@ -151,10 +151,10 @@ void SlotClient::execute(const OpPtr& op) {
     return;
   }
   uint32_t gen = ++op->generation;
-  if (op->has_ask) c->send({"ASKING"}, [](const Reply*, Failure) {});
+  if (op->has_ask) c->send({"ASKING"}, [](Reply*, Failure) {});
   ++counters_.commands;
   Node answered = target;
-  bool sent = c->send(op->argv, [this, op, gen, answered](const Reply* r, Failure f) {
+  bool sent = c->send(op->argv, [this, op, gen, answered](Reply* r, Failure f) {
     if (gen != op->generation) return;
     if (r && (r->errorCode() == "MOVED" || r->errorCode() == "ASK")) {
       // Resolve the node now: the connection (and `answered`) is known only here.
@@ -173,7 +173,7 @@ void SlotClient::execute(const OpPtr& op) {
   if (op->opts.wait_replicas > 0) {
     c->send({"WAIT", std::to_string(op->opts.wait_replicas),
              std::to_string(op->opts.wait_timeout.count())},
-            [this, op, gen](const Reply* r, Failure) {
+            [this, op, gen](Reply* r, Failure) {
               if (op->done || gen != op->generation || !op->waiting) return;
               op->waiting = false;
               if (!r || r->type != Reply::Type::kInteger) {
@@ -188,7 +188,7 @@ void SlotClient::execute(const OpPtr& op) {
   }
 }
 
-void SlotClient::onReply(const OpPtr& op, const Reply* r, Failure failure) {
+void SlotClient::onReply(const OpPtr& op, Reply* r, Failure failure) {
   if (op->done) return;
   if (!*alive_) {
     finish(op, {Status::error(ErrorCode::kUnavailable, "redis client shutting down"), {}});
@@ -266,11 +266,11 @@ void SlotClient::onReply(const OpPtr& op, const Reply* r, Failure failure) {
     return;
   }
   if (op->opts.wait_replicas > 0 && !r->isError()) {
-    op->held = *r;
+    op->held = std::move(*r);
     op->waiting = true;  // WAIT's reply, next on this connection, completes it
     return;
   }
-  finish(op, {{}, *r});
+  finish(op, {{}, std::move(*r)});
 }
 
 void SlotClient::finish(const OpPtr& op, Result&& result) {
@@ -351,7 +351,7 @@ void SlotClient::refresh(size_t candidate) {
       if (!alive.expired()) refresh(candidate + 1);
     });
   };
-  if (!c || !c->send({"CLUSTER", "SLOTS"}, [this, node, next](const Reply* r, Failure) {
+  if (!c || !c->send({"CLUSTER", "SLOTS"}, [this, node, next](Reply* r, Failure) {
         if (!*alive_) return;
         SlotMap m;
         if (!r || r->isError() || !SlotMap::fromClusterSlots(*r, node.host, m).ok() || m.empty()) {
@@ -404,7 +404,7 @@ void SlotClient::pingMasters() {
       }
       it->second = up;
     };
-    if (!c || !c->send({"PING"}, [this, mark](const Reply* r, Failure) {
+    if (!c || !c->send({"PING"}, [this, mark](Reply* r, Failure) {
           if (!*alive_) return;
           mark(r && !r->isError());
         })) {

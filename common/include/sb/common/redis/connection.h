@@ -37,7 +37,8 @@ enum class Failure : uint8_t { kNone, kConnect, kTimeout, kClosed };
 // command pending on it (a dead master must not hang requests). Not reusable once failed.
 class Connection {
  public:
-  using Callback = std::function<void(const Reply* reply, Failure failure)>;
+  // The reply is the callback's to keep: it may move out of it.
+  using Callback = std::function<void(Reply* reply, Failure failure)>;
 
   Connection(EventLoop& loop, Node node, ConnectionOptions options);
   ~Connection();

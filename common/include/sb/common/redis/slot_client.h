@@ -81,7 +81,7 @@ class SlotClient {
   using OpPtr = std::shared_ptr<Op>;
 
   void execute(const OpPtr& op);
-  void onReply(const OpPtr& op, const Reply* reply, Failure failure);
+  void onReply(const OpPtr& op, Reply* reply, Failure failure);
   void finish(const OpPtr& op, Result&& result);
   void retryLater(const OpPtr& op, const std::string& why);
   Connection* connectionFor(const Node& node, bool replica);
