@@ -20,7 +20,8 @@ struct SlotClient::Op {
   bool has_ask = false;
   Node ask;
   bool done = false;
-  bool waiting = false;  // the command succeeded; WAIT's reply completes the op
+  bool waiting = false;       // the command succeeded; WAIT's reply completes the op
+  bool bad_redirect = false;  // a MOVED/ASK whose target could not be read
   Reply held;
   std::string last_error;
   EventLoop::TimerId deadline_timer = 0;
@@ -160,9 +161,8 @@ void SlotClient::execute(const OpPtr& op) {
       // Resolve the node now: the connection (and `answered`) is known only here.
       uint16_t slot = 0;
       Node node;
-      if (parseRedirect(r->str, answered, slot, node)) {
-        op->ask = node;  // used by onReply for both kinds
-      }
+      op->bad_redirect = !parseRedirect(r->str, answered, slot, node);
+      if (!op->bad_redirect) op->ask = node;  // used by onReply for both kinds
     }
     onReply(op, r, f);
   });
@@ -217,6 +217,10 @@ void SlotClient::onReply(const OpPtr& op, Reply* r, Failure failure) {
     return;
   }
   std::string_view code = r->errorCode();
+  if ((code == "MOVED" || code == "ASK") && op->bad_redirect) {
+    finish(op, {Status::error(ErrorCode::kInternal, "unreadable redirection: " + r->str), {}});
+    return;
+  }
   if (code == "MOVED" || code == "ASK") {
     if (++op->redirects > options_.max_redirects) {
       ++counters_.unavailable;
