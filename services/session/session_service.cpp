@@ -40,6 +40,23 @@ bool bad(const CallPtr& call, const RequestFields& f) {
   return true;
 }
 
+// For ops whose body is just {"id": ...}: reads it, or fails the call and returns false.
+bool readId(const CallPtr& call, std::string& id) {
+  msgpack::object_handle oh;
+  if (!readBody(call, oh)) return false;
+  RequestFields f(oh.get());
+  f.id("id", id, true);
+  return !bad(call, f);
+}
+
+// Answers {key: value}, or the error.
+template <typename T>
+void replyOne(const CallPtr& call, const Status& st, const char* key, const T& value) {
+  if (!st.ok()) return call->fail(st.code, st.message);
+  std::map<std::string, T> reply{{key, value}};
+  call->reply(proto::packBody(reply));
+}
+
 }  // namespace
 
 SessionService::SessionService(Worker& worker, redis::SlotClient& redis, SessionStore& store,
@@ -218,42 +235,21 @@ void SessionService::update(const CallPtr& call) {
   if (op_id.empty()) op_id = newId();
   store_.update(id, op_id, has_expected ? std::to_string(expected) : "", settings,
                 has_ttl ? std::to_string(ttl) : "", redisDeadline(*call),
-                [call](Status st, uint64_t version) {
-                  if (!st.ok()) return call->fail(st.code, st.message);
-                  msgpack::sbuffer buf;
-                  Packer pk(buf);
-                  pk.pack_map(1);
-                  pk.pack("version"), pk.pack(version);
-                  call->reply(bytes(buf));
-                });
+                [call](Status st, uint64_t version) { replyOne(call, st, "version", version); });
 }
 
 void SessionService::touch(const CallPtr& call) {
-  msgpack::object_handle oh;
-  if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
   std::string id;
-  f.id("id", id, true);
-  if (bad(call, f)) return;
-  store_.touch(id, redisDeadline(*call), [call](Status st, uint32_t ttl) {
-    if (!st.ok()) return call->fail(st.code, st.message);
-    std::map<std::string, uint32_t> reply{{"ttl", ttl}};
-    call->reply(proto::packBody(reply));
-  });
+  if (!readId(call, id)) return;
+  store_.touch(id, redisDeadline(*call),
+               [call](Status st, uint32_t ttl) { replyOne(call, st, "ttl", ttl); });
 }
 
 void SessionService::remove(const CallPtr& call) {
-  msgpack::object_handle oh;
-  if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
   std::string id;
-  f.id("id", id, true);
-  if (bad(call, f)) return;
-  store_.remove(id, redisDeadline(*call), [call](Status st, bool deleted) {
-    if (!st.ok()) return call->fail(st.code, st.message);
-    std::map<std::string, bool> reply{{"deleted", deleted}};
-    call->reply(proto::packBody(reply));
-  });
+  if (!readId(call, id)) return;
+  store_.remove(id, redisDeadline(*call),
+                [call](Status st, bool deleted) { replyOne(call, st, "deleted", deleted); });
 }
 
 void SessionService::list(const CallPtr& call) {
@@ -266,12 +262,9 @@ void SessionService::list(const CallPtr& call) {
   f.id("user", user, true);
   f.uint("limit", limit, has_limit, 1, 1000);
   if (bad(call, f)) return;
-  store_.list(user, static_cast<uint32_t>(limit), redisDeadline(*call),
-              [call](Status st, std::vector<std::string> ids) {
-                if (!st.ok()) return call->fail(st.code, st.message);
-                std::map<std::string, std::vector<std::string>> reply{{"sessions", ids}};
-                call->reply(proto::packBody(reply));
-              });
+  store_.list(
+      user, static_cast<uint32_t>(limit), redisDeadline(*call),
+      [call](Status st, std::vector<std::string> ids) { replyOne(call, st, "sessions", ids); });
 }
 
 void SessionService::status(const CallPtr& call) {

@@ -80,9 +80,14 @@ TEST(SlotMap, RejectsMalformedReplies) {
   SlotMap m;
   EXPECT_FALSE(SlotMap::fromClusterSlots(str("no"), "h", m).ok());
   EXPECT_FALSE(SlotMap::fromClusterSlots(array({array({integer(0)})}), "h", m).ok());
-  EXPECT_FALSE(SlotMap::fromClusterSlots(array({array({integer(5), integer(20000), node("a", 1)})}), "h", m).ok());
-  EXPECT_FALSE(SlotMap::fromClusterSlots(array({array({integer(9), integer(2), node("a", 1)})}), "h", m).ok());
-  EXPECT_FALSE(SlotMap::fromClusterSlots(array({array({integer(0), integer(2), str("x")})}), "h", m).ok());
+  EXPECT_FALSE(
+      SlotMap::fromClusterSlots(array({array({integer(5), integer(20000), node("a", 1)})}), "h", m)
+          .ok());
+  EXPECT_FALSE(
+      SlotMap::fromClusterSlots(array({array({integer(9), integer(2), node("a", 1)})}), "h", m)
+          .ok());
+  EXPECT_FALSE(
+      SlotMap::fromClusterSlots(array({array({integer(0), integer(2), str("x")})}), "h", m).ok());
 }
 
 TEST(RedisUrl, ParsesTheForms) {
