@@ -11,7 +11,6 @@
 #include "process.h"
 #include "redis.h"
 #include "sb/common/client.h"
-#include "sb/common/json_body.h"
 #include "session_bus.h"
 #include "stats.h"
 
@@ -28,12 +27,6 @@ struct Rate {
   uint64_t errors = 0;
 };
 
-std::string packed(const std::string& json) {
-  std::string out;
-  sb::jsonToBody(json, out);
-  return out;
-}
-
 // `callers` requests always in flight from one client (each a caller waiting for its answer).
 Rate drive(sb::test::SessionBus& sb, const std::string& op, int callers, int seconds,
            int sessions) {
@@ -46,9 +39,9 @@ Rate drive(sb::test::SessionBus& sb, const std::string& op, int callers, int sec
   uint64_t n = 0, done = 0;
   auto body = [&](uint64_t i) {
     std::string id = "bench-" + std::to_string(i % static_cast<uint64_t>(sessions));
-    if (op == "session.get") return packed(R"({"id":")" + id + R"(","last":10})");
-    return packed(R"({"id":")" + id +
-                  R"(","messages":[{"role":"user","content":"hello from the benchmark"}]})");
+    if (op == "session.get") return sb::test::packJson({{"id", id}, {"last", 10}});
+    return sb::test::packJson(
+        {{"id", id}, {"messages", {{{"role", "user"}, {"content", "hello from the benchmark"}}}}});
   };
   auto t0 = SteadyClock::now();
   auto measure_from = t0 + 1s;  // warm-up

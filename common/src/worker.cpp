@@ -340,11 +340,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
   }
 
   void onCancel(size_t idx, uint64_t id) {
-    std::string key;
-    key.push_back(static_cast<char>(idx));
-    key.append(static_cast<const char*>(parts_[0].data()), parts_[0].size());
-    key.append(reinterpret_cast<const char*>(&id), sizeof(id));
-    auto it = calls_.find(key);
+    auto it = calls_.find(callKey(idx, parts_[0], id));
     if (it == calls_.end()) return;  // already finished: our final frame crossed the cancel
     it->second->cancelByPeer(true);
   }

@@ -89,7 +89,6 @@ Router::Service& Router::service(std::string_view name) {
 // ---- client side ----
 
 void Router::onFrontend() {
-  now_ = loop_.now();  // one clock read per batch: clock_gettime is not free on a VM
   for (int i = 0; i < kBatch; ++i) {
     bool too_many = false;
     size_t n = recvMessage(frontend_, parts_, 4, too_many);
@@ -186,7 +185,7 @@ void Router::handleRequest(const Header& h) {
   r.client = std::string(client);
   r.id = h.id;
   r.model = std::string(h.model);
-  r.started = now_;
+  r.started = loop_.now();
   r.deadline = r.started + (h.deadline_ms ? Millis(h.deadline_ms) : options_.default_deadline);
   r.idempotent = h.idempotent;
   r.header = std::move(parts_[1]);
@@ -202,10 +201,9 @@ void Router::handleRequest(const Header& h) {
                    "worker " + std::string(h.target) + " is gone");
         requests_.erase(it);
       } else {
-        s.queue.emplace_front(key, r.seq);
+        s.queue.emplace_front(key, r.seq);  // onFrontend reaps the lost worker next
         ++s.queued;
       }
-      reapLostWorkers();
     }
     return;
   }
@@ -326,7 +324,7 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
       if (auto wit = workers_.find(r.worker); wit != workers_.end()) ++wit->second.failures;
     }
   }
-  s.latency->observe(std::chrono::duration<double>(now_ - r.started).count());
+  s.latency->observe(std::chrono::duration<double>(loop_.now() - r.started).count());
   if (code == ErrorCode::kOk) {
     s.ok->inc();
   } else {
@@ -342,7 +340,6 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
 // ---- worker side ----
 
 void Router::onBackend() {
-  now_ = loop_.now();
   for (int i = 0; i < kBatch; ++i) {
     bool too_many = false;
     size_t n = recvMessage(backend_, parts_, 5, too_many);
@@ -356,7 +353,7 @@ void Router::handleWorkerMessage(size_t n, bool too_many) {
   std::string identity(view(parts_[0]));
   auto known = by_identity_.find(identity);
   Worker* w = known == by_identity_.end() ? nullptr : &workers_.at(known->second);
-  if (w) w->last_seen = now_;
+  if (w) w->last_seen = loop_.now();
   if (n != 4 || too_many) {
     ++counters_.dropped;
     spdlog::warn("dropped a {}-frame message from a worker", n);
@@ -575,7 +572,7 @@ bool Router::toClient(zmq::message_t* parts, size_t n) {
 // ---- time ----
 
 void Router::housekeeping() {
-  TimePoint now = now_ = loop_.now();
+  TimePoint now = loop_.now();
   std::vector<WorkerId> dead;
   for (auto& [id, w] : workers_) {
     if (now - w.last_seen > w.heartbeat * w.liveness) {
@@ -607,7 +604,7 @@ void Router::armDeadline(TimePoint when) {
 // A scan of the (bounded) request table, run only when the earliest known deadline is due:
 // cheaper than keeping every request in a timer heap until its deadline passes.
 void Router::checkDeadlines() {
-  TimePoint now = now_ = loop_.now();
+  TimePoint now = loop_.now();
   TimePoint earliest = TimePoint::max();
   std::vector<std::string> expired;
   for (const auto& [key, r] : requests_) {

@@ -152,7 +152,6 @@ class Router {
   WorkerId next_worker_ = 1;
   uint64_t next_seq_ = 1;
 
-  TimePoint now_{};  // read once per batch of messages
   TimePoint earliest_deadline_ = TimePoint::max();
   EventLoop::TimerId deadline_timer_ = 0;
   EventLoop::TimerId housekeeping_timer_ = 0;

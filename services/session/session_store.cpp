@@ -36,18 +36,17 @@ SessionStore::SessionStore(redis::SlotClient& redis, StoreOptions options)
     : redis_(redis), options_(std::move(options)) {}
 
 void SessionStore::loadScripts(EventLoop& loop) {
-  auto missing = std::make_shared<int>(0);
+  bool missing = false;
   for (int i = 0; i < kScriptCount; ++i) {
     if (!sha_[i].empty()) continue;
-    ++*missing;
-    redis::CommandOptions o;
-    o.deadline = loop.now() + Millis(2000);
-    o.retry_unknown = true;
-    redis_.command("scripts", {"SCRIPT", "LOAD", scriptBody(i)}, o, [this, i](redis::Result&& r) {
-      if (r.status.ok() && r.reply.type == Reply::Type::kString) sha_[i] = r.reply.str;
-    });
+    missing = true;
+    redis_.command("scripts", {"SCRIPT", "LOAD", scriptBody(i)},
+                   retryable(loop.now() + Millis(2000)), [this, i](redis::Result&& r) {
+                     if (r.status.ok() && r.reply.type == Reply::Type::kString)
+                       sha_[i] = r.reply.str;
+                   });
   }
-  if (*missing > 0) {
+  if (missing) {
     // Whatever did not load (Redis down at start) is tried again; EVAL serves meanwhile.
     loop.after(Millis(3000), [this, &loop] { loadScripts(loop); });
   }
@@ -70,6 +69,13 @@ void SessionStore::runScript(ScriptId script, const std::string& id, std::vector
   argv.push_back(opsKey(id));
   for (auto& a : args) argv.push_back(std::move(a));
   redis_.command(metaKey(id), std::move(argv), std::move(opts), std::move(cb));
+}
+
+redis::CommandOptions SessionStore::retryable(TimePoint deadline) {
+  redis::CommandOptions o;
+  o.deadline = deadline;
+  o.retry_unknown = true;
+  return o;
 }
 
 redis::CommandOptions SessionStore::writeOptions(TimePoint deadline, bool idempotent) const {
@@ -109,39 +115,31 @@ void SessionStore::create(const std::string& id, const std::string& user,
   std::string now = std::to_string(nowMs());
   // Creating is idempotent in effect: a retry after a lost reply finds the session and
   // answers "already exists", never a second session.
-  runScript(kCreate, id, {user, metadata, settings, std::to_string(ttl_s), now},
-            writeOptions(deadline, false),
-            [this, id, user, now, deadline, done](redis::Result&& r) {
-              Status st = check(r);
-              if (!st.ok() || user.empty()) {
-                done(st, 0);
-                return;
-              }
-              // The per-user index lives in another slot: updated after the session exists.
-              redis::CommandOptions o;
-              o.deadline = deadline;
-              o.retry_unknown = true;
-              std::string key = userKey(user);
-              redis_.command(
-                  key, {"ZADD", key, now, id}, o, [this, key, deadline, done](redis::Result&& z) {
-                    Status zs = check(z);
-                    redis::CommandOptions e;
-                    e.deadline = deadline;
-                    e.retry_unknown = true;
-                    // The index lives as long as the longest session TTL; list() drops ids whose
-                    // session expired.
-                    redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)}, e,
-                                   [](redis::Result&&) {});
-                    done(zs, 0);
-                  });
-            });
+  runScript(
+      kCreate, id, {user, metadata, settings, std::to_string(ttl_s), now},
+      writeOptions(deadline, false), [this, id, user, now, deadline, done](redis::Result&& r) {
+        Status st = check(r);
+        if (!st.ok() || user.empty()) {
+          done(st, 0);
+          return;
+        }
+        // The per-user index lives in another slot: updated after the session exists.
+        std::string key = userKey(user);
+        redis_.command(key, {"ZADD", key, now, id}, retryable(deadline),
+                       [this, key, deadline, done](redis::Result&& z) {
+                         Status zs = check(z);
+                         // The index lives as long as the longest session TTL; list() drops ids
+                         // whose session expired.
+                         redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)},
+                                        retryable(deadline), [](redis::Result&&) {});
+                         done(zs, 0);
+                       });
+      });
 }
 
 void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool from_replica,
                        TimePoint deadline, Done<SessionData> done) {
-  redis::CommandOptions o;
-  o.deadline = deadline;
-  o.retry_unknown = true;
+  redis::CommandOptions o = retryable(deadline);
   o.read_only = from_replica;
   runScript(from_replica ? kGetRo : kGet, id, {std::to_string(first), std::to_string(last)}, o,
             [this, id, done](redis::Result&& r) {
@@ -221,87 +219,73 @@ void SessionStore::update(const std::string& id, const std::string& op_id,
 }
 
 void SessionStore::touch(const std::string& id, TimePoint deadline, Done<uint32_t> done) {
-  redis::CommandOptions o;
-  o.deadline = deadline;
-  o.retry_unknown = true;
-  runScript(kTouch, id, {}, o, [this, done](redis::Result&& r) {
+  runScript(kTouch, id, {}, retryable(deadline), [this, done](redis::Result&& r) {
     Status st = check(r);
     done(st, st.ok() ? static_cast<uint32_t>(r.reply.integer) : 0);
   });
 }
 
 void SessionStore::remove(const std::string& id, TimePoint deadline, Done<bool> done) {
-  runScript(
-      kDelete, id, {}, writeOptions(deadline, true), [this, id, deadline, done](redis::Result&& r) {
-        Status st = check(r);
-        if (!st.ok() || r.reply.type != Reply::Type::kString) {
-          done(st, false);  // nil: there was no such session
-          return;
-        }
-        if (r.reply.str.empty()) {
-          done({}, true);
-          return;
-        }
-        redis::CommandOptions o;
-        o.deadline = deadline;
-        o.retry_unknown = true;
-        std::string key = userKey(r.reply.str);
-        redis_.command(key, {"ZREM", key, id}, o, [done](redis::Result&&) { done({}, true); });
-      });
+  runScript(kDelete, id, {}, writeOptions(deadline, true),
+            [this, id, deadline, done](redis::Result&& r) {
+              Status st = check(r);
+              if (!st.ok() || r.reply.type != Reply::Type::kString) {
+                done(st, false);  // nil: there was no such session
+                return;
+              }
+              if (r.reply.str.empty()) {
+                done({}, true);
+                return;
+              }
+              std::string key = userKey(r.reply.str);
+              redis_.command(key, {"ZREM", key, id}, retryable(deadline),
+                             [done](redis::Result&&) { done({}, true); });
+            });
 }
 
 void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadline,
                         Done<std::vector<std::string>> done) {
-  redis::CommandOptions o;
-  o.deadline = deadline;
-  o.retry_unknown = true;
   std::string key = userKey(user);
-  redis_.command(
-      key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)}, o,
-      [this, key, deadline, done](redis::Result&& r) {
-        Status st = check(r);
-        if (!st.ok()) {
-          done(st, {});
-          return;
-        }
-        // Sessions expire on their own; keep only ids whose session still exists
-        // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
-        struct Pending {
-          std::vector<std::string> ids;
-          std::vector<bool> alive;
-          size_t waiting = 0;
-        };
-        auto p = std::make_shared<Pending>();
-        for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
-        p->alive.assign(p->ids.size(), false);
-        p->waiting = p->ids.size();
-        if (p->ids.empty()) {
-          done({}, {});
-          return;
-        }
-        for (size_t i = 0; i < p->ids.size(); ++i) {
-          redis::CommandOptions eo;
-          eo.deadline = deadline;
-          eo.retry_unknown = true;
-          std::string meta = metaKey(p->ids[i]);
-          redis_.command(
-              meta, {"EXISTS", meta}, eo, [this, p, i, key, deadline, done](redis::Result&& x) {
-                p->alive[i] = !x.status.ok() || x.reply.integer == 1;
-                if (x.status.ok() && x.reply.integer == 0) {
-                  redis::CommandOptions zo;
-                  zo.deadline = deadline;
-                  zo.retry_unknown = true;
-                  redis_.command(key, {"ZREM", key, p->ids[i]}, zo, [](redis::Result&&) {});
-                }
-                if (--p->waiting > 0) return;
-                std::vector<std::string> out;
-                for (size_t j = 0; j < p->ids.size(); ++j) {
-                  if (p->alive[j]) out.push_back(p->ids[j]);
-                }
-                done({}, std::move(out));
-              });
-        }
-      });
+  redis_.command(key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)},
+                 retryable(deadline), [this, key, deadline, done](redis::Result&& r) {
+                   Status st = check(r);
+                   if (!st.ok()) {
+                     done(st, {});
+                     return;
+                   }
+                   // Sessions expire on their own; keep only ids whose session still exists
+                   // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
+                   struct Pending {
+                     std::vector<std::string> ids;
+                     std::vector<bool> alive;
+                     size_t waiting = 0;
+                   };
+                   auto p = std::make_shared<Pending>();
+                   for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
+                   p->alive.assign(p->ids.size(), false);
+                   p->waiting = p->ids.size();
+                   if (p->ids.empty()) {
+                     done({}, {});
+                     return;
+                   }
+                   for (size_t i = 0; i < p->ids.size(); ++i) {
+                     std::string meta = metaKey(p->ids[i]);
+                     redis_.command(meta, {"EXISTS", meta}, retryable(deadline),
+                                    [this, p, i, key, deadline, done](redis::Result&& x) {
+                                      p->alive[i] = !x.status.ok() || x.reply.integer == 1;
+                                      if (x.status.ok() && x.reply.integer == 0) {
+                                        redis_.command(key, {"ZREM", key, p->ids[i]},
+                                                       retryable(deadline), [](redis::Result&&) {});
+                                      }
+                                      if (--p->waiting > 0) return;
+                                      std::vector<std::string> out;
+                                      for (size_t j = 0; j < p->ids.size(); ++j) {
+                                        if (p->alive[j]) out.push_back(p->ids[j]);
+                                      }
+                                      done({}, std::move(out));
+                                    });
+                   }
+                 });
 }
 
 }  // namespace sb::session

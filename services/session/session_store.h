@@ -77,6 +77,8 @@ class SessionStore {
   enum ScriptId { kCreate, kGet, kGetRo, kAppend, kUpdate, kTouch, kDelete, kScriptCount };
   void runScript(ScriptId script, const std::string& id, std::vector<std::string> args,
                  redis::CommandOptions opts, redis::SlotClient::Callback cb);
+  // A command that is safe to resend after a lost reply (reads, idempotent writes).
+  static redis::CommandOptions retryable(TimePoint deadline);
   redis::CommandOptions writeOptions(TimePoint deadline, bool idempotent) const;
   // Maps a transport failure, a Redis error reply or a missing acknowledgement to a status.
   proto::Status check(const redis::Result& r) const;

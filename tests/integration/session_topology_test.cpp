@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "load.h"
-#include "sb/common/json_body.h"
 #include "sb/common/keyslot.h"
 #include "session_bus.h"
 
@@ -20,12 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 using proto::ErrorCode;
-
-std::string packed(const json& j) {
-  std::string out;
-  jsonToBody(j.dump(), out);
-  return out;
-}
 
 // redis-cli, the real one, as an operator would use it.
 std::string redisCli(int port, std::vector<std::string> args) {
@@ -203,7 +196,7 @@ TEST_F(SessionCluster, LiveSlotMigrationLosesNoRequest) {
   CallOptions o;
   o.deadline = 10s;
   Load load(sb.bus().context(), sb.bus().frontend(), 4, o, "session", "session.append",
-            packed({{"id", id}, {"messages", {{{"role", "user"}, {"content", "m"}}}}}));
+            packJson({{"id", id}, {"messages", {{{"role", "user"}, {"content", "m"}}}}}));
   ASSERT_TRUE(load.awaitCompleted(50, 10s));
 
   std::string src_id = cluster_.nodeId(*src), dst_id = cluster_.nodeId(*dst);
@@ -280,7 +273,7 @@ class Appender {
         std::string content = tag_ + std::to_string(next++);
         uint64_t rid = client.send(
             "session", "session.append",
-            packed({{"id", id_}, {"messages", {{{"role", "user"}, {"content", content}}}}}), o);
+            packJson({{"id", id_}, {"messages", {{{"role", "user"}, {"content", content}}}}}), o);
         pending[rid] = {content, SteadyClock::now()};
       }
       auto in = client.next(50ms);

@@ -20,8 +20,7 @@ struct SlotClient::Op {
   bool has_ask = false;
   Node ask;
   bool done = false;
-  bool waiting = false;       // the command succeeded; WAIT's reply completes the op
-  bool bad_redirect = false;  // a MOVED/ASK whose target could not be read
+  bool waiting = false;  // the command succeeded; WAIT's reply completes the op
   Reply held;
   std::string last_error;
   EventLoop::TimerId deadline_timer = 0;
@@ -110,23 +109,25 @@ void SlotClient::command(std::string_view key, std::vector<std::string> argv,
   op->deadline_timer = loop_.after(op->opts.deadline - loop_.now(), [this, alive, op] {
     op->deadline_timer = 0;
     if (alive.expired() || op->done) return;
-    ++counters_.unavailable;
-    finish(op, {Status::error(ErrorCode::kUnavailable,
-                              "redis did not answer before the deadline" +
-                                  (op->last_error.empty() ? "" : ": " + op->last_error)),
-                {}});
+    unavailable(op, deadlineMessage(*op));
   });
   execute(op);
+}
+
+std::string SlotClient::deadlineMessage(const Op& op) {
+  return "redis did not answer before the deadline" +
+         (op.last_error.empty() ? "" : ": " + op.last_error);
+}
+
+void SlotClient::unavailable(const OpPtr& op, std::string message) {
+  ++counters_.unavailable;
+  finish(op, {Status::error(ErrorCode::kUnavailable, std::move(message)), {}});
 }
 
 void SlotClient::execute(const OpPtr& op) {
   if (op->done) return;
   if (loop_.now() >= op->opts.deadline) {
-    ++counters_.unavailable;
-    finish(op, {Status::error(ErrorCode::kUnavailable,
-                              "redis did not answer before the deadline" +
-                                  (op->last_error.empty() ? "" : ": " + op->last_error)),
-                {}});
+    unavailable(op, deadlineMessage(*op));
     return;
   }
   Node target;
@@ -154,17 +155,8 @@ void SlotClient::execute(const OpPtr& op) {
   uint32_t gen = ++op->generation;
   if (op->has_ask) c->send({"ASKING"}, [](Reply*, Failure) {});
   ++counters_.commands;
-  Node answered = target;
-  bool sent = c->send(op->argv, [this, op, gen, answered](Reply* r, Failure f) {
-    if (gen != op->generation) return;
-    if (r && (r->errorCode() == "MOVED" || r->errorCode() == "ASK")) {
-      // Resolve the node now: the connection (and `answered`) is known only here.
-      uint16_t slot = 0;
-      Node node;
-      op->bad_redirect = !parseRedirect(r->str, answered, slot, node);
-      if (!op->bad_redirect) op->ask = node;  // used by onReply for both kinds
-    }
-    onReply(op, r, f);
+  bool sent = c->send(op->argv, [this, op, gen, target](Reply* r, Failure f) {
+    if (gen == op->generation) onReply(op, target, r, f);
   });
   if (!sent) {
     retryLater(op, "cannot send to " + target.address());
@@ -188,7 +180,7 @@ void SlotClient::execute(const OpPtr& op) {
   }
 }
 
-void SlotClient::onReply(const OpPtr& op, Reply* r, Failure failure) {
+void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failure failure) {
   if (op->done) return;
   if (!*alive_) {
     finish(op, {Status::error(ErrorCode::kUnavailable, "redis client shutting down"), {}});
@@ -200,34 +192,27 @@ void SlotClient::onReply(const OpPtr& op, Reply* r, Failure failure) {
     requestRefresh();
     if (failure != Failure::kConnect && !op->opts.retry_unknown) {
       // The command may have run; resending could apply it twice.
-      ++counters_.unavailable;
-      finish(op,
-             {Status::error(ErrorCode::kUnavailable,
-                            "redis " + why + " with the command in flight; its outcome is unknown"),
-              {}});
+      unavailable(op, "redis " + why + " with the command in flight; its outcome is unknown");
       return;
     }
     if (options_.topology != Topology::kCluster && op->attempts >= 2) {
       // No failover will bring this node back soon: say so now rather than at the deadline.
-      ++counters_.unavailable;
-      finish(op, {Status::error(ErrorCode::kUnavailable, "redis " + why), {}});
+      unavailable(op, "redis " + why);
       return;
     }
     retryLater(op, why);
     return;
   }
   std::string_view code = r->errorCode();
-  if ((code == "MOVED" || code == "ASK") && op->bad_redirect) {
-    finish(op, {Status::error(ErrorCode::kInternal, "unreadable redirection: " + r->str), {}});
-    return;
-  }
   if (code == "MOVED" || code == "ASK") {
+    uint16_t slot = 0;
+    if (!parseRedirect(r->str, answered, slot, op->ask)) {
+      finish(op, {Status::error(ErrorCode::kInternal, "unreadable redirection: " + r->str), {}});
+      return;
+    }
     if (++op->redirects > options_.max_redirects) {
-      ++counters_.unavailable;
-      finish(op, {Status::error(ErrorCode::kUnavailable,
-                                "more than " + std::to_string(options_.max_redirects) +
-                                    " redirections for slot " + std::to_string(op->slot)),
-                  {}});
+      unavailable(op, "more than " + std::to_string(options_.max_redirects) +
+                          " redirections for slot " + std::to_string(op->slot));
       return;
     }
     if (code == "MOVED") {
@@ -291,8 +276,7 @@ void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
   ++op->attempts;
   Millis delay(std::min<int64_t>(25LL << std::min(op->attempts, 5), 500));
   if (loop_.now() + delay >= op->opts.deadline) {
-    ++counters_.unavailable;
-    finish(op, {Status::error(ErrorCode::kUnavailable, "redis unavailable: " + why), {}});
+    unavailable(op, "redis unavailable: " + why);
     return;
   }
   std::weak_ptr<bool> alive = alive_;

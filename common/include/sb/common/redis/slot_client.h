@@ -81,8 +81,12 @@ class SlotClient {
   using OpPtr = std::shared_ptr<Op>;
 
   void execute(const OpPtr& op);
-  void onReply(const OpPtr& op, Reply* reply, Failure failure);
+  // `answered` is the node the command went to (redirections may name it only by port).
+  void onReply(const OpPtr& op, const Node& answered, Reply* reply, Failure failure);
   void finish(const OpPtr& op, Result&& result);
+  // Counts and ends the op with UNAVAILABLE.
+  void unavailable(const OpPtr& op, std::string message);
+  static std::string deadlineMessage(const Op& op);
   void retryLater(const OpPtr& op, const std::string& why);
   Connection* connectionFor(const Node& node, bool replica);
   void requestRefresh();
