@@ -85,6 +85,14 @@ TEST(Cli, SbctlCallsStatusAndKeyslot) {
   EXPECT_EQ(r.code, 1);
   r = runProgram("sbctl", {"keyslot", "123456789", "{user1000}.following"});
   EXPECT_EQ(r.output, "123456789 12739\n{user1000}.following 3443\n");
+  auto leaving = bus.startEcho("leaving");
+  r = runProgram("sbctl", {"drain", "leaving"}, env);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(leaving.awaitExit(10s), 0);  // drained, said bye, exited cleanly
+  EXPECT_FALSE(bus.hasWorker("leaving"));
+  r = runProgram("sbctl", {"drain", "nobody"}, env);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("NOT_FOUND"), std::string::npos) << r.output;
   r = runProgram("sbctl", {"metrics"}, env);
   EXPECT_NE(r.output.find("sb_router_requests_total{service=\"echo\"}"), std::string::npos)
       << r.output;

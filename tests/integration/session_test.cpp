@@ -1,6 +1,8 @@
 // The session service over one real redis-server.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <set>
 #include <thread>
 
@@ -230,6 +232,35 @@ TEST_F(SessionTest, ListAndDelete) {
   EXPECT_EQ(call("delete", {{"id", "a2"}}).body["deleted"], false);
   EXPECT_EQ(call("get", {{"id", "a2"}}).status.code, ErrorCode::kNotFound);
   EXPECT_EQ(call("list", {{"user", "ann"}}).body["sessions"].size(), 2u);
+}
+
+TEST(SessionRedisAuth, PasswordFromTheUrlOrTheFlagIsUsedAndAWrongOneFails) {
+  RedisServer redis({"--requirepass", "s3cret"});
+  std::string url = "redis://127.0.0.1:" + std::to_string(redis.port());
+  SessionBus from_url({"--redis", "redis://:s3cret@127.0.0.1:" + std::to_string(redis.port())});
+  EXPECT_TRUE(from_url.call("create", {{"id", "pw1"}}).status.ok());
+  SessionBus from_flag({"--redis", url, "--redis-password", "s3cret"});
+  EXPECT_TRUE(from_flag.call("get", {{"id", "pw1"}}).status.ok());
+  SessionBus wrong({"--redis", url, "--redis-password", "nope"});
+  auto r = wrong.call("get", {{"id", "pw1"}});
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_EQ(wrong.call("status", json::object()).body["ready"], false);
+}
+
+// A Redis that accepts the connection but never answers (SIGSTOP) must not hang requests:
+// the command timeout drops the connection and the request ends with UNAVAILABLE.
+TEST(SessionRedisHung, CommandTimeoutEndsRequestsAndServiceRecovers) {
+  RedisServer redis;
+  SessionBus sb({"--redis", redis.url(), "--redis-timeout-ms", "300"});
+  ASSERT_TRUE(sb.call("create", {{"id", "h"}}).status.ok());
+  redis.signal(SIGSTOP);
+  auto asked = SteadyClock::now();
+  auto r = sb.call("get", {{"id", "h"}}, 10000ms);
+  auto took = SteadyClock::now() - asked;
+  redis.signal(SIGCONT);
+  EXPECT_EQ(r.status.code, ErrorCode::kUnavailable) << r.status.message;
+  EXPECT_LT(took, 3s);  // the command timeout, not the 10 s deadline
+  EXPECT_TRUE(waitUntil([&] { return sb.call("get", {{"id", "h"}}).status.ok(); }, 5s));
 }
 
 TEST(SessionRedisDown, StartsAnswersUnavailableAndRecoversWhenRedisComesBack) {
