@@ -2,40 +2,41 @@
 
 namespace sb::session {
 
+namespace {
+
+// Every access leaves a session at least its idle TTL to live. Writing the expiry on every
+// read would make each get a write (replicated, and impossible on a replica), so expiries are
+// set to TTL + slack, and a read calls touch only once less than the TTL is left: at most once
+// per slack interval (a tenth of the TTL, at most a minute). (A get is a MULTI of plain reads,
+// not a script: Redis runs it in half the CPU time.) A session therefore expires
+// between TTL and TTL + slack after its last access.
+const std::string kRefresh = R"lua(
+local function refresh(ttl)
+  local ms = tonumber(ttl) * 1000
+  ms = ms + math.min(math.floor(ms / 10), 60000)
+  redis.call('PEXPIRE', KEYS[1], ms)
+  redis.call('PEXPIRE', KEYS[2], ms)
+  redis.call('PEXPIRE', KEYS[3], ms)
+end
+)lua";
+
+}  // namespace
+
 // ARGV: user, metadata, settings, ttl, now_ms
-const std::string Scripts::kCreate = R"lua(
+const std::string Scripts::kCreate = kRefresh + R"lua(
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('EXISTS session already exists')
 end
 redis.call('DEL', KEYS[2], KEYS[3])
 redis.call('HSET', KEYS[1], 'user', ARGV[1], 'metadata', ARGV[2], 'settings', ARGV[3],
            'ttl', ARGV[4], 'created_ms', ARGV[5], 'updated_ms', ARGV[5], 'version', 0, 'bytes', 0)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+refresh(ARGV[4])
 return 0
-)lua";
-
-// ARGV: first, last (LRANGE indexes)
-const std::string Scripts::kGet = R"lua(
-local meta = redis.call('HGETALL', KEYS[1])
-if #meta == 0 then return redis.error_reply('NOTFOUND no such session') end
-local msgs = redis.call('LRANGE', KEYS[2], ARGV[1], ARGV[2])
-local len = redis.call('LLEN', KEYS[2])
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
-return {meta, msgs, len}
-)lua";
-
-const std::string Scripts::kGetRo = R"lua(#!lua flags=no-writes
-local meta = redis.call('HGETALL', KEYS[1])
-if #meta == 0 then return redis.error_reply('NOTFOUND no such session') end
-local msgs = redis.call('LRANGE', KEYS[2], ARGV[1], ARGV[2])
-return {meta, msgs, redis.call('LLEN', KEYS[2])}
 )lua";
 
 // ARGV: op_id, now_ms, max_count, max_bytes, expected_version ('' = any), message...
 // Returns {version, length, dropped}. The oldest messages go when a cap is passed.
-const std::string Scripts::kAppend = R"lua(
+const std::string Scripts::kAppend = kRefresh + R"lua(
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return redis.error_reply('NOTFOUND no such session') end
 if ARGV[1] ~= '' then
@@ -62,19 +63,16 @@ while len > 0 and (len > max_count or bytes > max_bytes) do
 end
 v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'bytes', bytes, 'updated_ms', ARGV[2])
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
 if ARGV[1] ~= '' then
   if redis.call('HLEN', KEYS[3]) >= 512 then redis.call('DEL', KEYS[3]) end
   redis.call('HSET', KEYS[3], ARGV[1], v .. ' ' .. len .. ' ' .. dropped)
-  redis.call('EXPIRE', KEYS[3], ttl)
 end
+refresh(redis.call('HGET', KEYS[1], 'ttl'))
 return {v, len, dropped}
 )lua";
 
 // ARGV: op_id, now_ms, expected_version ('' = any), settings ('' = unchanged), ttl ('' = same)
-const std::string Scripts::kUpdate = R"lua(
+const std::string Scripts::kUpdate = kRefresh + R"lua(
 local v = redis.call('HGET', KEYS[1], 'version')
 if not v then return redis.error_reply('NOTFOUND no such session') end
 if ARGV[1] ~= '' then
@@ -86,23 +84,19 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'settings', ARGV[4]) end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'ttl', ARGV[5]) end
 v = redis.call('HINCRBY', KEYS[1], 'version', 1)
 redis.call('HSET', KEYS[1], 'updated_ms', ARGV[2])
-local ttl = redis.call('HGET', KEYS[1], 'ttl')
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
 if ARGV[1] ~= '' then
   if redis.call('HLEN', KEYS[3]) >= 512 then redis.call('DEL', KEYS[3]) end
   redis.call('HSET', KEYS[3], ARGV[1], v)
-  redis.call('EXPIRE', KEYS[3], ttl)
 end
+refresh(redis.call('HGET', KEYS[1], 'ttl'))
 return v
 )lua";
 
 // Returns the TTL in seconds.
-const std::string Scripts::kTouch = R"lua(
+const std::string Scripts::kTouch = kRefresh + R"lua(
 local ttl = redis.call('HGET', KEYS[1], 'ttl')
 if not ttl then return redis.error_reply('NOTFOUND no such session') end
-redis.call('EXPIRE', KEYS[1], ttl)
-redis.call('EXPIRE', KEYS[2], ttl)
+refresh(ttl)
 return tonumber(ttl)
 )lua";
 

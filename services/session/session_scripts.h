@@ -10,8 +10,6 @@ namespace sb::session {
 // Errors start with a word the store maps to a code: NOTFOUND, EXISTS, CONFLICT.
 struct Scripts {
   static const std::string kCreate;
-  static const std::string kGet;    // reads and refreshes the TTL
-  static const std::string kGetRo;  // reads only (flags=no-writes): for replicas
   static const std::string kAppend;
   static const std::string kUpdate;
   static const std::string kTouch;

@@ -16,9 +16,8 @@ using redis::Reply;
 namespace {
 
 const std::string& scriptBody(int id) {
-  static const std::string* bodies[] = {&Scripts::kCreate, &Scripts::kGet,    &Scripts::kGetRo,
-                                        &Scripts::kAppend, &Scripts::kUpdate, &Scripts::kTouch,
-                                        &Scripts::kDelete};
+  static const std::string* bodies[] = {&Scripts::kCreate, &Scripts::kAppend, &Scripts::kUpdate,
+                                        &Scripts::kTouch, &Scripts::kDelete};
   return *bodies[id];
 }
 
@@ -54,13 +53,12 @@ void SessionStore::loadScripts(EventLoop& loop) {
 
 void SessionStore::runScript(ScriptId script, const std::string& id, std::vector<std::string> args,
                              redis::CommandOptions opts, redis::SlotClient::Callback cb) {
-  bool ro = script == kGetRo;
   std::vector<std::string> argv;
   argv.reserve(6 + args.size());
   if (sha_[script].empty()) {
-    argv = {ro ? "EVAL_RO" : "EVAL", scriptBody(script)};
+    argv = {"EVAL", scriptBody(script)};
   } else {
-    argv = {ro ? "EVALSHA_RO" : "EVALSHA", sha_[script]};
+    argv = {"EVALSHA", sha_[script]};
     opts.script = &scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
   }
   argv.push_back("3");
@@ -141,45 +139,61 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
                        TimePoint deadline, Done<SessionData> done) {
   redis::CommandOptions o = retryable(deadline);
   o.read_only = from_replica;
-  runScript(from_replica ? kGetRo : kGet, id, {std::to_string(first), std::to_string(last)}, o,
-            [this, id, done](redis::Result&& r) {
-              SessionData s;
-              Status st = check(r);
-              if (!st.ok()) {
-                done(st, std::move(s));
-                return;
-              }
-              Reply& rep = r.reply;  // ours: strings are moved out, not copied
-              if (rep.type != Reply::Type::kArray || rep.elements.size() != 3) {
-                done(Status::error(ErrorCode::kInternal, "unexpected reply to the get script"),
-                     std::move(s));
-                return;
-              }
-              s.id = id;
-              const auto& meta = rep.elements[0].elements;
-              for (size_t i = 0; i + 1 < meta.size(); i += 2) {
-                const std::string& k = meta[i].str;
-                const std::string& v = meta[i + 1].str;
-                if (k == "user")
-                  s.user = v;
-                else if (k == "metadata")
-                  s.metadata = v;
-                else if (k == "settings")
-                  s.settings = v;
-                else if (k == "version")
-                  s.version = static_cast<uint64_t>(asInt(v));
-                else if (k == "created_ms")
-                  s.created_ms = asInt(v);
-                else if (k == "updated_ms")
-                  s.updated_ms = asInt(v);
-                else if (k == "ttl")
-                  s.ttl_s = static_cast<uint32_t>(asInt(v));
-              }
-              s.messages.reserve(rep.elements[1].elements.size());
-              for (auto& m : rep.elements[1].elements) s.messages.push_back(std::move(m.str));
-              s.length = static_cast<uint64_t>(rep.elements[2].integer);
-              done({}, std::move(s));
-            });
+  // One atomic read; the TTL comes along so a refresh is sent only when it ran low (Scripts).
+  std::string meta = metaKey(id), msgs = msgsKey(id);
+  redis_.transaction(
+      meta,
+      {{"HGETALL", meta},
+       {"LRANGE", msgs, std::to_string(first), std::to_string(last)},
+       {"LLEN", msgs},
+       {"PTTL", meta}},
+      o, [this, id, deadline, done](redis::Result&& r) {
+        SessionData s;
+        Status st = check(r);
+        Reply& rep = r.reply;  // ours: strings are moved out, not copied
+        if (st.ok() && (rep.type != Reply::Type::kArray || rep.elements.size() != 4 ||
+                        rep.elements[0].type != Reply::Type::kArray)) {
+          st = Status::error(ErrorCode::kInternal, "unexpected reply to the get transaction");
+        } else if (st.ok() && rep.elements[0].elements.empty()) {
+          st = Status::error(ErrorCode::kNotFound, "no such session");
+        }
+        if (!st.ok()) {
+          done(st, std::move(s));
+          return;
+        }
+        s.id = id;
+        auto& meta = rep.elements[0].elements;
+        for (size_t i = 0; i + 1 < meta.size(); i += 2) {
+          const std::string& k = meta[i].str;
+          std::string& v = meta[i + 1].str;
+          if (k == "user")
+            s.user = std::move(v);
+          else if (k == "metadata")
+            s.metadata = std::move(v);
+          else if (k == "settings")
+            s.settings = std::move(v);
+          else if (k == "version")
+            s.version = static_cast<uint64_t>(asInt(v));
+          else if (k == "created_ms")
+            s.created_ms = asInt(v);
+          else if (k == "updated_ms")
+            s.updated_ms = asInt(v);
+          else if (k == "ttl")
+            s.ttl_s = static_cast<uint32_t>(asInt(v));
+        }
+        s.messages.reserve(rep.elements[1].elements.size());
+        for (auto& m : rep.elements[1].elements) s.messages.push_back(std::move(m.str));
+        s.length = static_cast<uint64_t>(rep.elements[2].integer);
+        // Less than the idle TTL left (see Scripts): refresh it before answering, so
+        // whoever reads the TTL after our reply sees it refreshed. Rare by design.
+        if (rep.elements[3].integer < int64_t{s.ttl_s} * 1000) {
+          touch(id, deadline, [s = std::move(s), done](Status, uint32_t) mutable {
+            done({}, std::move(s));  // the read succeeded whatever the refresh did
+          });
+          return;
+        }
+        done({}, std::move(s));
+      });
 }
 
 void SessionStore::append(const std::string& id, const std::string& op_id,

@@ -74,7 +74,7 @@ class SessionStore {
   }
 
  private:
-  enum ScriptId { kCreate, kGet, kGetRo, kAppend, kUpdate, kTouch, kDelete, kScriptCount };
+  enum ScriptId { kCreate, kAppend, kUpdate, kTouch, kDelete, kScriptCount };
   void runScript(ScriptId script, const std::string& id, std::vector<std::string> args,
                  redis::CommandOptions opts, redis::SlotClient::Callback cb);
   // A command that is safe to resend after a lost reply (reads, idempotent writes).

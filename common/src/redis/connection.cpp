@@ -56,8 +56,16 @@ Connection::~Connection() {
   if (fd_registered_) loop_.removeFd(fd_);
 }
 
-bool Connection::send(const std::vector<std::string>& argv, Callback cb) {
-  if (!ctx_) return false;
+struct Connection::Transaction {
+  Connection* conn;
+  Callback cb;
+  size_t replies_left;
+  bool failed = false;  // an error while queueing: it is the answer
+  Reply error;
+};
+
+bool Connection::append(const std::vector<std::string>& argv,
+                        void (*fn)(redisAsyncContext*, void*, void*), void* privdata) {
   std::vector<const char*> args;
   std::vector<size_t> lens;
   args.reserve(argv.size());
@@ -66,32 +74,81 @@ bool Connection::send(const std::vector<std::string>& argv, Callback cb) {
     args.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* p = new Pending{this, std::move(cb)};
-  if (redisAsyncCommandArgv(ctx_, &Connection::onReply, p, static_cast<int>(args.size()),
-                            args.data(), lens.data()) != REDIS_OK) {
-    delete p;
+  if (redisAsyncCommandArgv(ctx_, fn, privdata, static_cast<int>(args.size()), args.data(),
+                            lens.data()) != REDIS_OK) {
     return false;
   }
   sent_at_.push_back(loop_.now());
   return true;
 }
 
+bool Connection::send(const std::vector<std::string>& argv, Callback cb) {
+  if (!ctx_) return false;
+  auto* p = new Pending{this, std::move(cb)};
+  if (!append(argv, &Connection::onReply, p)) {
+    delete p;
+    return false;
+  }
+  return true;
+}
+
+bool Connection::sendTransaction(const std::vector<std::vector<std::string>>& commands,
+                                 Callback cb) {
+  if (!ctx_) return false;
+  static const std::vector<std::string> multi{"MULTI"}, exec{"EXEC"};
+  auto* t = new Transaction{this, std::move(cb), 0, false, {}};
+  // hiredis refuses a command only once the context is going away; it then calls back every
+  // command it took with no reply, and the last of those ends the transaction.
+  size_t taken = append(multi, &Connection::onTransactionReply, t) ? 1 : 0;
+  if (taken == 0) {
+    delete t;
+    return false;
+  }
+  for (const auto& c : commands) taken += append(c, &Connection::onTransactionReply, t) ? 1 : 0;
+  taken += append(exec, &Connection::onTransactionReply, t) ? 1 : 0;
+  t->replies_left = taken;  // hiredis never calls back from inside a send
+  return true;
+}
+
+Failure Connection::failureOfMissingReply() const {
+  return failing_ != Failure::kNone ? failing_ : connected_ ? Failure::kClosed : Failure::kConnect;
+}
+
 void Connection::onReply(redisAsyncContext*, void* reply, void* privdata) {
   auto* p = static_cast<Pending*>(privdata);
   Connection* c = p->conn;
   if (!c->sent_at_.empty()) c->sent_at_.pop_front();
-  Failure why = Failure::kNone;
-  if (!reply)
-    why = c->failing_ != Failure::kNone ? c->failing_
-          : c->connected_               ? Failure::kClosed
-                                        : Failure::kConnect;
   if (reply) {
     Reply r = Reply::from(*static_cast<redisReply*>(reply));
-    p->cb(&r, why);
+    p->cb(&r, Failure::kNone);
   } else {
-    p->cb(nullptr, why);
+    p->cb(nullptr, c->failureOfMissingReply());
   }
   delete p;
+}
+
+void Connection::onTransactionReply(redisAsyncContext*, void* reply, void* privdata) {
+  auto* t = static_cast<Transaction*>(privdata);
+  Connection* c = t->conn;
+  if (!c->sent_at_.empty()) c->sent_at_.pop_front();
+  auto* r = static_cast<redisReply*>(reply);
+  if (--t->replies_left > 0) {
+    if (r && r->type == REDIS_REPLY_ERROR && !t->failed) {
+      t->failed = true;
+      t->error = Reply::from(*r);
+    }
+    return;
+  }
+  // EXEC's reply (or its absence) ends the transaction.
+  if (!r) {
+    t->cb(nullptr, c->failureOfMissingReply());
+  } else if (t->failed) {
+    t->cb(&t->error, Failure::kNone);
+  } else {
+    Reply out = Reply::from(*r);
+    t->cb(&out, Failure::kNone);
+  }
+  delete t;
 }
 
 void Connection::onConnect(const redisAsyncContext* ac, int status) {

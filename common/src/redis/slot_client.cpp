@@ -12,6 +12,7 @@ using proto::Status;
 struct SlotClient::Op {
   uint16_t slot = 0;
   std::vector<std::string> argv;
+  std::vector<std::vector<std::string>> transaction;  // instead of argv: MULTI ... EXEC
   CommandOptions opts;
   Callback cb;
   int redirects = 0;
@@ -98,10 +99,23 @@ bool SlotClient::ready() const {
 void SlotClient::command(std::string_view key, std::vector<std::string> argv,
                          CommandOptions options, Callback cb) {
   auto op = std::make_shared<Op>();
-  op->slot = keySlot(key);
   op->argv = std::move(argv);
   op->opts = std::move(options);
   op->cb = std::move(cb);
+  launch(key, op);
+}
+
+void SlotClient::transaction(std::string_view key, std::vector<std::vector<std::string>> commands,
+                             CommandOptions options, Callback cb) {
+  auto op = std::make_shared<Op>();
+  op->transaction = std::move(commands);
+  op->opts = std::move(options);
+  op->cb = std::move(cb);
+  launch(key, op);
+}
+
+void SlotClient::launch(std::string_view key, const OpPtr& op) {
+  op->slot = keySlot(key);
   if (op->opts.deadline == TimePoint{}) op->opts.deadline = loop_.now() + Millis(5000);
   // A command stuck on a slow connection must still end at its deadline (the connection's
   // own timeout may be later); a reply arriving after that is ignored.
@@ -155,9 +169,11 @@ void SlotClient::execute(const OpPtr& op) {
   uint32_t gen = ++op->generation;
   if (op->has_ask) c->send({"ASKING"}, [](Reply*, Failure) {});
   ++counters_.commands;
-  bool sent = c->send(op->argv, [this, op, gen, target](Reply* r, Failure f) {
+  auto on_reply = [this, op, gen, target](Reply* r, Failure f) {
     if (gen == op->generation) onReply(op, target, r, f);
-  });
+  };
+  bool sent = op->transaction.empty() ? c->send(op->argv, std::move(on_reply))
+                                      : c->sendTransaction(op->transaction, std::move(on_reply));
   if (!sent) {
     retryLater(op, "cannot send to " + target.address());
     return;

@@ -47,6 +47,9 @@ class Connection {
 
   // False if the connection has already failed (the callback is not called then).
   bool send(const std::vector<std::string>& argv, Callback cb);
+  // MULTI, the commands, EXEC. The callback gets EXEC's reply, or the first error Redis gave
+  // while queueing (a redirection, say: EXEC then only says EXECABORT), or the failure.
+  bool sendTransaction(const std::vector<std::vector<std::string>>& commands, Callback cb);
   bool usable() const { return ctx_ != nullptr; }
   bool connected() const { return connected_; }
   size_t pending() const { return sent_at_.size(); }
@@ -56,7 +59,13 @@ class Connection {
 
  private:
   struct Pending;
+  struct Transaction;
+  // Hands one command to hiredis; false if hiredis refused it.
+  bool append(const std::vector<std::string>& argv, void (*fn)(redisAsyncContext*, void*, void*),
+              void* privdata);
+  Failure failureOfMissingReply() const;
   static void onReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void onTransactionReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void onConnect(const redisAsyncContext* ac, int status);
   static void onDisconnect(const redisAsyncContext* ac, int status);
   static void addRead(void* p);

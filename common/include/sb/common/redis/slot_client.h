@@ -70,6 +70,10 @@ class SlotClient {
   // Runs argv on the node serving `key`'s slot. The callback runs exactly once.
   void command(std::string_view key, std::vector<std::string> argv, CommandOptions options,
                Callback cb);
+  // MULTI, the commands (all on `key`'s slot), EXEC: the reply is EXEC's array, one element
+  // per command. Cheaper for Redis than a Lua script doing the same reads.
+  void transaction(std::string_view key, std::vector<std::vector<std::string>> commands,
+                   CommandOptions options, Callback cb);
   // A complete slot map and every master answering PING.
   bool ready() const;
   const SlotMap& map() const { return map_; }
@@ -80,6 +84,7 @@ class SlotClient {
   struct Op;
   using OpPtr = std::shared_ptr<Op>;
 
+  void launch(std::string_view key, const OpPtr& op);
   void execute(const OpPtr& op);
   // `answered` is the node the command went to (redirections may name it only by port).
   void onReply(const OpPtr& op, const Node& answered, Reply* reply, Failure failure);
