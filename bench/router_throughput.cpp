@@ -38,23 +38,6 @@ struct Options {
 
 const std::string kBody(100, 'x');
 
-// User + system CPU seconds a process has used so far (/proc/PID/stat fields 14 and 15).
-double cpuSeconds(pid_t pid) {
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (!f) return 0;
-  char buf[2048];
-  size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');  // the command name may contain spaces
-  unsigned long utime = 0, stime = 0;
-  if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                        &stime) != 2) {
-    return 0;
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 struct Measured {
   double rps = 0;
   double broker_cpu_us = 0;  // broker CPU per round trip
@@ -86,13 +69,13 @@ Measured throughput(zmq::context_t& ctx, const std::string& frontend, const Opti
     });
   }
   std::this_thread::sleep_for(1s);  // warm-up
-  double cpu0 = cpuSeconds(broker);
+  double cpu0 = sb::bench::cpuSeconds(broker);
   measuring = true;
   auto t0 = SteadyClock::now();
   std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
   measuring = false;
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  double cpu = cpuSeconds(broker) - cpu0;
+  double cpu = sb::bench::cpuSeconds(broker) - cpu0;
   uint64_t n = done.load();
   stop = true;
   for (auto& t : threads) t.join();
