@@ -92,6 +92,11 @@ void EventLoop::fireTimers() {
 }
 
 void EventLoop::runOnce(SteadyClock::duration max_wait) {
+  while (!before_poll_.empty()) {
+    auto fns = std::move(before_poll_);
+    before_poll_.clear();
+    for (auto& fn : fns) fn();
+  }
   if (dirty_) rebuild();
   // Drop cancelled timers from the top so they do not shorten the wait.
   while (!due_.empty() && !timers_.count(due_.top().id)) due_.pop();

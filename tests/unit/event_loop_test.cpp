@@ -72,5 +72,31 @@ TEST(EventLoop, ZmqSocketsJoinThePoll) {
   EXPECT_EQ(received, 3);
 }
 
+// Work deferred with beforePoll runs once, in order, before the loop next waits, including work
+// that deferred work defers; a file descriptor it enables joins that very poll.
+TEST(EventLoop, BeforePollWorkRunsOnceBeforeTheNextWait) {
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  std::vector<std::string> order;
+  loop.addFd(fds[0], 0, [&](short) { order.push_back("readable"); });
+  loop.beforePoll([&] {
+    order.push_back("a");
+    loop.beforePoll([&] { order.push_back("b"); });
+  });
+  loop.beforePoll([&] {
+    order.push_back("c");
+    loop.setFdEvents(fds[0], ZMQ_POLLIN);
+  });
+  loop.runOnce(5s);  // the fd is readable, so this does not wait
+  EXPECT_EQ(order, (std::vector<std::string>{"a", "c", "b", "readable"}));
+  loop.removeFd(fds[0]);
+  loop.runOnce(0ms);
+  EXPECT_EQ(order.size(), 4u);  // nothing ran twice
+  close(fds[0]);
+  close(fds[1]);
+}
+
 }  // namespace
 }  // namespace sb

@@ -185,7 +185,16 @@ void Connection::delRead(void* p) {
 void Connection::addWrite(void* p) {
   auto* c = static_cast<Connection*>(p);
   c->writing_ = true;
-  c->updateEvents();
+  c->updateEvents();  // POLLOUT stays the way out when the socket buffer is full
+  if (!c->connected_ || c->flush_scheduled_) return;
+  // Everything this loop round sends goes out in one write at its end (auto-pipelining).
+  c->flush_scheduled_ = true;
+  std::shared_ptr<bool> alive = c->alive_;
+  c->loop_.beforePoll([c, alive] {
+    if (!*alive) return;
+    c->flush_scheduled_ = false;
+    if (c->ctx_ && c->writing_) redisAsyncHandleWrite(c->ctx_);
+  });
 }
 void Connection::delWrite(void* p) {
   auto* c = static_cast<Connection*>(p);

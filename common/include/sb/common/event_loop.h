@@ -33,6 +33,11 @@ class EventLoop {
   void setFdEvents(int fd, short events);
   void removeFd(int fd);
 
+  // Runs `fn` once, after the current round's callbacks and before the loop next waits: for
+  // output buffered during a round (hiredis), written once for the whole round without an
+  // extra poll round for writability.
+  void beforePoll(std::function<void()> fn) { before_poll_.push_back(std::move(fn)); }
+
   TimerId after(SteadyClock::duration delay, std::function<void()> fn);
   TimerId every(SteadyClock::duration interval, std::function<void()> fn);
   void cancel(TimerId id);
@@ -70,6 +75,7 @@ class EventLoop {
   void fireTimers();
 
   std::vector<Entry> entries_;
+  std::vector<std::function<void()>> before_poll_;
   std::vector<zmq_pollitem_t> items_;
   bool dirty_ = true;
   std::unordered_map<TimerId, Timer> timers_;

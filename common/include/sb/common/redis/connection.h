@@ -32,7 +32,8 @@ struct ConnectionOptions {
 enum class Failure : uint8_t { kNone, kConnect, kTimeout, kClosed };
 
 // One hiredis async connection driven by our event loop. Commands sent in the same loop turn
-// go out in one write (hiredis buffers them): that is the auto-pipelining. A reply overdue by
+// go out in one write at the end of the turn (hiredis buffers them): that is the
+// auto-pipelining. A reply overdue by
 // the command timeout, or a connect that takes too long, fails the connection and every
 // command pending on it (a dead master must not hang requests). Not reusable once failed.
 class Connection {
@@ -85,6 +86,7 @@ class Connection {
   bool writing_ = false;
   bool fd_registered_ = false;
   bool connected_ = false;
+  bool flush_scheduled_ = false;
   TimePoint started_;
   Failure failing_ = Failure::kNone;
   std::deque<TimePoint> sent_at_;
