@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/common/redis/command_format.h"
+
 namespace sb::redis {
 
 struct Connection::Pending {
@@ -66,16 +68,10 @@ struct Connection::Transaction {
 
 bool Connection::append(const std::vector<std::string>& argv,
                         void (*fn)(redisAsyncContext*, void*, void*), void* privdata) {
-  std::vector<const char*> args;
-  std::vector<size_t> lens;
-  args.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  if (redisAsyncCommandArgv(ctx_, fn, privdata, static_cast<int>(args.size()), args.data(),
-                            lens.data()) != REDIS_OK) {
+  scratch_.clear();
+  appendCommand(scratch_, argv);
+  if (redisAsyncFormattedCommand(ctx_, fn, privdata, scratch_.data(), scratch_.size()) !=
+      REDIS_OK) {
     return false;
   }
   sent_at_.push_back(loop_.now());

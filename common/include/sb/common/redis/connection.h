@@ -90,6 +90,7 @@ class Connection {
   TimePoint started_;
   Failure failing_ = Failure::kNone;
   std::deque<TimePoint> sent_at_;
+  std::string scratch_;  // one command's RESP, reused
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
