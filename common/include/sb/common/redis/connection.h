@@ -33,9 +33,9 @@ enum class Failure : uint8_t { kNone, kConnect, kTimeout, kClosed };
 
 // One hiredis async connection driven by our event loop. Commands sent in the same loop turn
 // go out in one write at the end of the turn (hiredis buffers them): that is the
-// auto-pipelining. A reply overdue by
-// the command timeout, or a connect that takes too long, fails the connection and every
-// command pending on it (a dead master must not hang requests). Not reusable once failed.
+// auto-pipelining. A reply overdue by the command timeout, or a connect that takes too long,
+// fails the connection and every command pending on it (a dead master must not hang
+// requests). Not reusable once failed.
 class Connection {
  public:
   // The reply is the callback's to keep: it may move out of it.
