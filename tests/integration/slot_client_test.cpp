@@ -1,0 +1,109 @@
+// The slot client against a scripted RESP server, for what a real cluster will not do on
+// demand: redirect forever. The cap (16 redirections, then UNAVAILABLE) must end the request
+// at once, not at its deadline, for single commands and transactions alike.
+#include <gtest/gtest.h>
+
+#include "fake_redis.h"
+#include "sb/common/redis/slot_client.h"
+
+namespace sb::redis {
+namespace {
+
+using namespace std::chrono_literals;
+using test::FakeRedis;
+
+std::string bulk(const std::string& s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
+
+// Claims every slot, then answers each keyed command with `redirect` (MOVED or ASK) to itself.
+FakeRedis::Handler redirectingNode(const std::string& redirect, const int* port) {
+  return [redirect, port](const std::vector<std::string>& argv) -> std::string {
+    const std::string& cmd = argv[0];
+    if (cmd == "CLUSTER") {
+      return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n" + bulk("127.0.0.1") + ":" +
+             std::to_string(*port) + "\r\n" + bulk("fake");
+    }
+    if (cmd == "PING") return "+PONG\r\n";
+    if (cmd == "ASKING" || cmd == "MULTI") return "+OK\r\n";
+    if (cmd == "EXEC") return "-EXECABORT Transaction discarded because of previous errors.\r\n";
+    return "-" + redirect + " 866 127.0.0.1:" + std::to_string(*port) + "\r\n";
+  };
+}
+
+struct Outcome {
+  Result result;
+  SlotClientCounters counters;
+};
+
+// Runs one command (or a transaction of it) through a cluster-mode slot client seeded with
+// the fake node, and returns how it ended.
+Outcome runOnce(FakeRedis& node, bool transaction) {
+  EventLoop loop;
+  SlotClientOptions o;
+  o.topology = Topology::kCluster;
+  o.nodes = {Node{"127.0.0.1", node.port()}};
+  SlotClient client(loop, o);
+  client.start();
+  Outcome out;
+  bool done = false;
+  CommandOptions c;
+  c.deadline = loop.now() + 10s;
+  c.retry_unknown = true;
+  auto finish = [&](Result&& r) {
+    out.result = std::move(r);
+    done = true;
+    loop.stop();
+  };
+  if (transaction)
+    client.transaction("k", {{"GET", "k"}, {"TTL", "k"}}, c, finish);
+  else
+    client.command("k", {"GET", "k"}, c, finish);
+  loop.after(15s, [&] { loop.stop(); });
+  loop.run();
+  EXPECT_TRUE(done) << "the request never ended";
+  out.counters = client.counters();
+  return out;
+}
+
+TEST(SlotClientRedirects, EndlessMovedEndsAfterSixteenRedirections) {
+  int port = 0;
+  FakeRedis node(redirectingNode("MOVED", &port));
+  port = node.port();
+  Outcome o = runOnce(node, false);
+  EXPECT_EQ(o.result.status.code, proto::ErrorCode::kUnavailable);
+  EXPECT_NE(o.result.status.message.find("more than 16 redirections"), std::string::npos)
+      << o.result.status.message;
+  EXPECT_EQ(o.counters.moved, 16u);
+  EXPECT_EQ(node.count("GET"), 17u);  // the first try and sixteen redirected ones
+}
+
+TEST(SlotClientRedirects, EndlessAskEndsAfterSixteenRedirectionsEachAfterAsking) {
+  int port = 0;
+  FakeRedis node(redirectingNode("ASK", &port));
+  port = node.port();
+  Outcome o = runOnce(node, false);
+  EXPECT_EQ(o.result.status.code, proto::ErrorCode::kUnavailable);
+  EXPECT_NE(o.result.status.message.find("more than 16 redirections"), std::string::npos);
+  EXPECT_EQ(o.counters.ask, 16u);
+  EXPECT_EQ(node.count("GET"), 17u);
+  EXPECT_EQ(node.count("ASKING"), 16u);
+}
+
+// A transaction learns of a redirection from the queued command's reply (EXEC then only says
+// EXECABORT): the redirection must be followed, and capped, the same way.
+TEST(SlotClientRedirects, TransactionsFollowRedirectionsFromQueuedCommands) {
+  int port = 0;
+  FakeRedis node(redirectingNode("MOVED", &port));
+  port = node.port();
+  Outcome o = runOnce(node, true);
+  EXPECT_EQ(o.result.status.code, proto::ErrorCode::kUnavailable);
+  EXPECT_NE(o.result.status.message.find("more than 16 redirections"), std::string::npos)
+      << o.result.status.message;
+  EXPECT_EQ(o.counters.moved, 16u);
+  EXPECT_EQ(node.count("MULTI"), 17u);
+  EXPECT_EQ(node.count("EXEC"), 17u);
+}
+
+}  // namespace
+}  // namespace sb::redis
