@@ -164,6 +164,36 @@ TEST_F(SessionTest, TtlExpiresIdleSessionsAndTouchRefreshesIt) {
   EXPECT_EQ(call("touch", {{"id", "short"}}).status.code, ErrorCode::kNotFound);
 }
 
+// Scripts go by EVALSHA once loaded; a Redis that lost its script cache (restart, SCRIPT
+// FLUSH, a failover to a node that never saw them) answers NOSCRIPT, and the service resends
+// the body with EVAL instead of failing the request.
+TEST_F(SessionTest, LostScriptCacheFallsBackToEval) {
+  start();
+  ASSERT_TRUE(call("create", {{"id", "ns"}}).status.ok());
+  // Wait until the scripts are loaded (EVALSHA in use): SCRIPT LOAD runs at start.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return call("append", {{"id", "ns"}, {"messages", {{{"role", "user"}}}}}).status.ok() &&
+               redis_.command({"INFO", "commandstats"}).find("cmdstat_evalsha:") !=
+                   std::string::npos;
+      },
+      5s));
+  ASSERT_EQ(redis_.command({"SCRIPT", "FLUSH"}), "OK");
+  auto a = call("append", {{"id", "ns"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}});
+  ASSERT_TRUE(a.status.ok()) << a.status.message;
+  EXPECT_GE(call("status", json::object()).body["counters"]["noscript"].get<int>(), 1);
+  EXPECT_EQ(call("get", {{"id", "ns"}, {"last", 1}}).body["messages"][0]["content"], "x");
+}
+
+TEST_F(SessionTest, KeyPrefixIsConfigurable) {
+  start({"--key-prefix", "chat:"});
+  ASSERT_TRUE(call("create", {{"id", "p"}, {"user", "u"}}).status.ok());
+  ASSERT_TRUE(call("append", {{"id", "p"}, {"messages", {{{"role", "user"}}}}}).status.ok());
+  EXPECT_EQ(redis_.command({"EXISTS", "chat:{p}:meta", "chat:{p}:msgs", "chat:user:{u}"}), "3");
+  EXPECT_EQ(redis_.command({"KEYS", "sb:session:*"}), "");
+  EXPECT_EQ(call("get", {{"id", "p"}}).body["length"], 1);
+}
+
 TEST_F(SessionTest, HistoryIsCappedByCountAndBytes) {
   start({"--max-messages", "5", "--max-history-bytes", "400", "--max-message-bytes", "300"});
   ASSERT_TRUE(call("create", {{"id", "cap"}}).status.ok());

@@ -105,5 +105,40 @@ TEST(SlotClientRedirects, TransactionsFollowRedirectionsFromQueuedCommands) {
   EXPECT_EQ(node.count("EXEC"), 17u);
 }
 
+// TRYAGAIN (a multi-key command during a migration) and CLUSTERDOWN back off and retry; a
+// READONLY reply (a write reached a demoted master) refreshes the map and retries. All three
+// end in success once the node answers.
+TEST(SlotClientRetries, TryagainClusterdownAndReadonlyAreRetriedUntilTheyClear) {
+  int port = 0;
+  auto gets = std::make_shared<int>(0);
+  FakeRedis node([&port, gets](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "CLUSTER") {
+      return "*1\r\n*3\r\n:0\r\n:16383\r\n*3\r\n" + bulk("127.0.0.1") + ":" + std::to_string(port) +
+             "\r\n" + bulk("fake");
+    }
+    if (argv[0] == "PING") return "+PONG\r\n";
+    switch ((*gets)++) {
+      case 0:
+      case 1:
+        return "-TRYAGAIN Multiple keys request during rehashing of slot\r\n";
+      case 2:
+        return "-CLUSTERDOWN The cluster is down\r\n";
+      case 3:
+        return "-READONLY You can't write against a read only replica.\r\n";
+      default:
+        return bulk("ok");
+    }
+  });
+  port = node.port();
+  Outcome o = runOnce(node, false);
+  ASSERT_TRUE(o.result.status.ok()) << o.result.status.message;
+  EXPECT_EQ(o.result.reply.str, "ok");
+  EXPECT_EQ(o.counters.tryagain, 2u);
+  EXPECT_EQ(o.counters.clusterdown, 1u);
+  EXPECT_EQ(o.counters.readonly, 1u);
+  EXPECT_EQ(node.count("GET"), 5u);
+  EXPECT_GE(node.count("CLUSTER"), 2u);  // the start, and a refresh after CLUSTERDOWN/READONLY
+}
+
 }  // namespace
 }  // namespace sb::redis
