@@ -7,9 +7,9 @@ namespace {
 // Every access leaves a session at least its idle TTL to live. Writing the expiry on every
 // read would make each get a write (replicated, and impossible on a replica), so expiries are
 // set to TTL + slack, and a read calls touch only once less than the TTL is left: at most once
-// per slack interval (a tenth of the TTL, at most a minute). (A get is a MULTI of plain reads,
-// not a script: Redis runs it in half the CPU time.) A session therefore expires
-// between TTL and TTL + slack after its last access.
+// per slack interval (a tenth of the TTL, at most a minute). A session therefore expires
+// between TTL and TTL + slack after its last access. (A get is a MULTI of plain reads, not a
+// script: Redis runs it in half the CPU time.)
 const std::string kRefresh = R"lua(
 local function refresh(ttl)
   local ms = tonumber(ttl) * 1000

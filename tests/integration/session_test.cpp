@@ -151,6 +151,19 @@ TEST_F(SessionTest, TtlExpiresIdleSessionsAndTouchRefreshesIt) {
   redis_.command({"EXPIRE", "sb:session:{t}:meta", "5"});
   ASSERT_TRUE(call("get", {{"id", "t"}}).status.ok());
   EXPECT_GT(std::stoi(redis_.command({"TTL", "sb:session:{t}:meta"})), 90);
+  // With the TTL freshly set, gets stay pure reads: no script (no write) runs for them.
+  auto scriptCalls = [&] {
+    std::string stats = redis_.command({"INFO", "commandstats"});
+    int calls = 0;
+    for (std::string cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
+      auto pos = stats.find(cmd);
+      if (pos != std::string::npos) calls += std::atoi(stats.c_str() + pos + cmd.size());
+    }
+    return calls;
+  };
+  int before = scriptCalls();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(call("get", {{"id", "t"}}).status.ok());
+  EXPECT_EQ(scriptCalls(), before);
   // A session left alone expires.
   ASSERT_TRUE(call("create", {{"id", "short"}, {"ttl", 1}, {"user", "bob"}}).status.ok());
   // (Watched through Redis: a get would itself refresh the TTL.)
