@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace sb::inference {
+
+// A chat completion to stream: the OpenAI request body (messages, temperature, max_tokens,
+// stop and whatever else the caller passed through); the backend sets model and streaming.
+struct ChatRequest {
+  std::string model;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+// How a stream ended. The dispatcher decides retries from `failure` and `delivered`: before
+// the first token a kConnect or kRetryable failure may go to another backend; after it, never.
+enum class ChatFailure : uint8_t {
+  kNone,       // finished (finish_reason set)
+  kConnect,    // no connection was made: nothing reached the backend
+  kRetryable,  // 5xx, 408 or 429: the backend's fault or its load
+  kRejected,   // another 4xx: the request's fault (INVALID_ARGUMENT, not counted as a failure)
+  kBroken,     // the stream broke or made no sense after it had started
+};
+
+struct ChatUsage {
+  int64_t prompt_tokens = -1;  // -1: the backend did not say
+  int64_t completion_tokens = -1;
+};
+
+struct ChatOutcome {
+  ChatFailure failure = ChatFailure::kNone;
+  long http_status = 0;
+  std::string message;  // why it failed, for the caller (the backend's own words when it gave any)
+  std::string finish_reason;
+  ChatUsage usage;
+  size_t delivered = 0;  // bytes of text already handed to on_delta
+};
+
+struct ChatEvents {
+  std::function<void(std::string_view text)> on_delta;
+  std::function<void(const ChatOutcome&)> on_end;  // exactly once, unless cancelled
+};
+
+// One LLM backend (the demo streamer, an OpenAI-compatible server): starts streams, cancels
+// them. Implementations run on the process's event loop.
+class ChatBackend {
+ public:
+  using StreamId = uint64_t;
+  virtual ~ChatBackend() = default;
+  virtual StreamId start(const ChatRequest& request, ChatEvents events) = 0;
+  // Stops the stream and the work behind it; on_end is not called.
+  virtual void cancel(StreamId id) = 0;
+};
+
+}  // namespace sb::inference

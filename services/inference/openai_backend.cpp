@@ -1,0 +1,192 @@
+#include "openai_backend.h"
+
+namespace sb::inference {
+
+using json = nlohmann::json;
+
+struct OpenAiBackend::Stream {
+  http::HttpClient::TransferId transfer = 0;
+  ChatEvents events;
+  http::SseParser sse;
+  std::string error_body;
+  ChatOutcome out;
+  // Ended or cancelled: nothing more is delivered. The stream itself goes after the current
+  // callbacks return (it may be ended from inside its own parser's callback).
+  bool ended = false;
+  explicit Stream(size_t max_event) : sse(max_event) {}
+};
+
+namespace {
+
+// The failure a non-200 status stands for.
+ChatFailure classify(long status) {
+  if (status == 408 || status == 429 || status >= 500) return ChatFailure::kRetryable;
+  return ChatFailure::kRejected;
+}
+
+// The backend's own words from an OpenAI-style error body ({"error": {"message": ...}}, or
+// {"error": "..."} as some servers send), else the start of the body.
+std::string errorMessage(long status, const std::string& body) {
+  json j = json::parse(body, nullptr, false);
+  std::string detail;
+  if (j.is_object() && j.contains("error")) {
+    const json& e = j["error"];
+    if (e.is_object() && e.contains("message") && e["message"].is_string())
+      detail = e["message"].get<std::string>();
+    else if (e.is_string())
+      detail = e.get<std::string>();
+  }
+  if (detail.empty()) detail = body.substr(0, 200);
+  return "backend answered HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail);
+}
+
+}  // namespace
+
+OpenAiBackend::OpenAiBackend(EventLoop& loop, http::HttpClient& http, OpenAiOptions options)
+    : loop_(loop), http_(http), options_(std::move(options)) {}
+
+OpenAiBackend::~OpenAiBackend() {
+  *alive_ = false;
+  for (auto& [id, s] : streams_) http_.cancel(s->transfer);
+}
+
+ChatBackend::StreamId OpenAiBackend::start(const ChatRequest& request, ChatEvents events) {
+  StreamId id = next_id_++;
+  auto s = std::make_unique<Stream>(options_.max_event_bytes);
+  s->events = std::move(events);
+  json body = request.params.is_object() ? request.params : json::object();
+  body["model"] = request.model;
+  body["stream"] = true;
+  body["stream_options"] = {{"include_usage", true}};
+  http::Request r;
+  r.method = "POST";
+  r.url = options_.base_url + "/v1/chat/completions";
+  r.headers = {"Content-Type: application/json", "Accept: text/event-stream"};
+  if (!options_.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options_.api_key);
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.connect_timeout = options_.connect_timeout;
+  Stream* raw = s.get();
+  streams_.emplace(id, std::move(s));
+  raw->transfer = http_.start(
+      std::move(r), [this, id](long status, std::string_view bytes) { onData(id, status, bytes); },
+      [this, id](const http::Result& result) { onDone(id, result); });
+  return id;
+}
+
+void OpenAiBackend::cancel(StreamId id) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->ended) return;
+  it->second->events.on_end = nullptr;
+  end(id, {});
+}
+
+void OpenAiBackend::onData(StreamId id, long status, std::string_view bytes) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->ended) return;
+  Stream& s = *it->second;
+  s.out.http_status = status;
+  if (status != 200) {
+    size_t room = options_.max_error_body - std::min(options_.max_error_body, s.error_body.size());
+    s.error_body.append(bytes.substr(0, room));
+    return;
+  }
+  bool ok = s.sse.feed(bytes, [&](const http::SseEvent& e) {
+    if (!s.ended) onEvent(id, s, e);
+  });
+  if (!ok && !s.ended) {
+    ChatOutcome out = s.out;
+    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    out.message = "unreadable stream from the backend: " + s.sse.error();
+    end(id, std::move(out));
+  }
+}
+
+void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event) {
+  if (event.data == "[DONE]") {
+    ChatOutcome out = s.out;
+    if (out.finish_reason.empty()) out.finish_reason = "stop";
+    end(id, std::move(out));
+    return;
+  }
+  json j = json::parse(event.data, nullptr, false);
+  if (!j.is_object()) {
+    ChatOutcome out = s.out;
+    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    out.message = "the backend sent an event that is not a JSON object";
+    end(id, std::move(out));
+    return;
+  }
+  if (j.contains("error")) {
+    ChatOutcome out = s.out;
+    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    out.message = errorMessage(200, event.data);
+    end(id, std::move(out));
+    return;
+  }
+  if (j.contains("usage") && j["usage"].is_object()) {
+    const json& u = j["usage"];
+    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer())
+      s.out.usage.prompt_tokens = u["prompt_tokens"].get<int64_t>();
+    if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer())
+      s.out.usage.completion_tokens = u["completion_tokens"].get<int64_t>();
+  }
+  if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return;
+  const json& choice = j["choices"][0];
+  if (!choice.is_object()) return;
+  if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+    s.out.finish_reason = choice["finish_reason"].get<std::string>();
+  if (choice.contains("delta") && choice["delta"].is_object()) {
+    const json& d = choice["delta"];
+    if (d.contains("content") && d["content"].is_string()) {
+      const std::string& text = d["content"].get_ref<const std::string&>();
+      if (!text.empty()) {
+        s.out.delivered += text.size();
+        if (s.events.on_delta) s.events.on_delta(text);
+      }
+    }
+  }
+}
+
+void OpenAiBackend::onDone(StreamId id, const http::Result& result) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->ended) return;
+  Stream& s = *it->second;
+  s.transfer = 0;  // finished: nothing left to cancel
+  ChatOutcome out = s.out;
+  out.http_status = result.status;
+  if (!result.ok && !result.connected) {
+    out.failure = ChatFailure::kConnect;
+    out.message = "cannot reach the backend: " + result.error;
+  } else if (result.status != 0 && result.status != 200) {
+    out.failure = classify(result.status);
+    out.message = errorMessage(result.status, s.error_body);
+  } else if (!out.finish_reason.empty() && result.ok) {
+    out.failure = ChatFailure::kNone;  // finished without a [DONE] line: some servers do that
+  } else {
+    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    out.message = result.ok ? "the backend closed the stream before it finished"
+                            : "the stream from the backend broke: " + result.error;
+  }
+  end(id, std::move(out));
+}
+
+void OpenAiBackend::end(StreamId id, ChatOutcome outcome) {
+  auto it = streams_.find(id);
+  if (it == streams_.end() || it->second->ended) return;
+  Stream& s = *it->second;
+  s.ended = true;
+  if (s.transfer) http_.cancel(s.transfer);
+  // After the current callbacks return: the parser may be mid-feed, and the caller may start
+  // a retry from on_end right away.
+  std::shared_ptr<bool> alive = alive_;
+  loop_.beforePoll([this, alive, id, outcome = std::move(outcome)] {
+    if (!*alive) return;
+    auto it = streams_.find(id);
+    if (it == streams_.end()) return;
+    auto on_end = std::move(it->second->events.on_end);
+    streams_.erase(it);
+    if (on_end) on_end(outcome);
+  });
+}
+
+}  // namespace sb::inference

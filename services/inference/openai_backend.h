@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "chat_backend.h"
+#include "sb/common/event_loop.h"
+#include "sb/common/http/http_client.h"
+#include "sb/common/http/sse_parser.h"
+
+namespace sb::inference {
+
+struct OpenAiOptions {
+  std::string base_url;  // "http://host:8000": /v1/chat/completions is appended
+  std::string api_key;   // sent as a Bearer token when set; never logged
+  Millis connect_timeout{2000};
+  size_t max_error_body = 64 * 1024;  // of a non-200 answer, kept for its message
+  size_t max_event_bytes = 1 << 20;   // one SSE event
+};
+
+// Any OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp server, OpenAI):
+// POST {base}/v1/chat/completions with stream: true and stream_options.include_usage, the SSE
+// answer parsed as it arrives into text deltas, finish reason and usage. Non-200 answers and
+// broken streams end with a ChatFailure the dispatcher can act on.
+class OpenAiBackend : public ChatBackend {
+ public:
+  OpenAiBackend(EventLoop& loop, http::HttpClient& http, OpenAiOptions options);
+  ~OpenAiBackend() override;
+
+  StreamId start(const ChatRequest& request, ChatEvents events) override;
+  void cancel(StreamId id) override;
+
+ private:
+  struct Stream;
+  void onData(StreamId id, long status, std::string_view bytes);
+  void onDone(StreamId id, const http::Result& result);
+  void onEvent(StreamId id, Stream& s, const http::SseEvent& event);
+  // Ends the stream: its transfer goes, on_end runs after the current callbacks return.
+  void end(StreamId id, ChatOutcome outcome);
+
+  EventLoop& loop_;
+  http::HttpClient& http_;
+  OpenAiOptions options_;
+  std::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
+  StreamId next_id_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sb::inference

@@ -1,0 +1,181 @@
+// The OpenAI-compatible backend against a scripted server speaking the real wire format
+// (POST /v1/chat/completions, SSE chunks, usage, [DONE], OpenAI error bodies).
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "fake_http.h"
+#include "openai_backend.h"
+
+namespace sb::inference {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using test::FakeHttp;
+
+const char* kSseHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+
+std::string chunk(const std::string& content, const char* finish = nullptr) {
+  json c = {{"id", "c1"},
+            {"object", "chat.completion.chunk"},
+            {"model", "m"},
+            {"choices",
+             {{{"index", 0},
+               {"delta", content.empty() ? json::object() : json{{"content", content}}},
+               {"finish_reason", finish ? json(finish) : json(nullptr)}}}}};
+  return "data: " + c.dump() + "\n\n";
+}
+
+std::string errorAnswer(int status, const std::string& message) {
+  std::string body = json{{"error", {{"message", message}, {"type", "x"}}}}.dump();
+  return "HTTP/1.1 " + std::to_string(status) +
+         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+struct Streamed {
+  std::string text;
+  ChatOutcome outcome;
+  bool ended = false;
+};
+
+// Streams one request through the backend and runs the loop until it ends (or 10 s).
+Streamed stream(const std::string& base, ChatRequest req = {"m", {{"messages", json::array()}}}) {
+  EventLoop loop;
+  http::HttpClient http(loop);
+  OpenAiBackend backend(loop, http, {base, "secret", 2000ms});
+  Streamed run;
+  backend.start(req, {[&](std::string_view t) { run.text.append(t); },
+                      [&](const ChatOutcome& o) {
+                        run.outcome = o;
+                        run.ended = true;
+                      }});
+  auto until = SteadyClock::now() + 10s;
+  while (!run.ended && SteadyClock::now() < until) loop.runOnce(20ms);
+  return run;
+}
+
+TEST(OpenAiBackend, StreamsDeltasFinishReasonAndUsage) {
+  json seen;
+  std::string auth;
+  FakeHttp server([&](FakeHttp::Exchange& ex) {
+    seen = json::parse(ex.body, nullptr, false);
+    auth = ex.headers["authorization"];
+    ex.write(kSseHead);
+    ex.write(chunk("Hel"));
+    ex.write(": keep-alive\n\n");
+    ex.write(chunk("lo"));
+    ex.write(chunk("", "length"));
+    ex.write("data: " +
+             json{{"choices", json::array()},
+                  {"usage", {{"prompt_tokens", 9}, {"completion_tokens", 2}, {"total_tokens", 11}}}}
+                 .dump() +
+             "\n\n");
+    ex.write("data: [DONE]\n\n");
+  });
+  ChatRequest req{"llama",
+                  {{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                   {"temperature", 0.5},
+                   {"max_tokens", 2}}};
+  Streamed r = stream(server.base(), req);
+  ASSERT_TRUE(r.ended);
+  EXPECT_EQ(r.outcome.failure, ChatFailure::kNone) << r.outcome.message;
+  EXPECT_EQ(r.text, "Hello");
+  EXPECT_EQ(r.outcome.finish_reason, "length");
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, 9);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 2);
+  EXPECT_EQ(r.outcome.delivered, 5u);
+  // The request as an OpenAI server expects it, the caller's parameters passed through.
+  EXPECT_EQ(seen["model"], "llama");
+  EXPECT_EQ(seen["stream"], true);
+  EXPECT_EQ(seen["stream_options"]["include_usage"], true);
+  EXPECT_EQ(seen["messages"][0]["content"], "hi");
+  EXPECT_EQ(seen["temperature"], 0.5);
+  EXPECT_EQ(auth, "Bearer secret");
+}
+
+TEST(OpenAiBackend, ErrorStatusesAreClassifiedWithTheBackendsMessage) {
+  struct Case {
+    int status;
+    ChatFailure failure;
+  };
+  for (Case c : {Case{400, ChatFailure::kRejected}, Case{404, ChatFailure::kRejected},
+                 Case{408, ChatFailure::kRetryable}, Case{429, ChatFailure::kRetryable},
+                 Case{500, ChatFailure::kRetryable}, Case{503, ChatFailure::kRetryable}}) {
+    FakeHttp server([&](FakeHttp::Exchange& ex) { ex.write(errorAnswer(c.status, "nope")); });
+    Streamed r = stream(server.base());
+    ASSERT_TRUE(r.ended) << c.status;
+    EXPECT_EQ(r.outcome.failure, c.failure) << c.status;
+    EXPECT_EQ(r.outcome.http_status, c.status);
+    EXPECT_NE(r.outcome.message.find("nope"), std::string::npos) << r.outcome.message;
+    EXPECT_EQ(r.outcome.delivered, 0u);
+  }
+}
+
+TEST(OpenAiBackend, UnreachableBackendIsAConnectFailure) {
+  int port = 0;
+  {
+    FakeHttp gone([](FakeHttp::Exchange&) {});
+    port = gone.port();
+  }
+  Streamed r = stream("http://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(r.ended);
+  EXPECT_EQ(r.outcome.failure, ChatFailure::kConnect);
+  EXPECT_FALSE(r.outcome.message.empty());
+}
+
+TEST(OpenAiBackend, AStreamThatStopsHalfwaySaysHowMuchWasDelivered) {
+  FakeHttp server([](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("partial "));
+    ex.write(chunk("text"));
+  });  // closes without finish_reason or [DONE]
+  Streamed r = stream(server.base());
+  ASSERT_TRUE(r.ended);
+  EXPECT_EQ(r.outcome.failure, ChatFailure::kBroken);
+  EXPECT_EQ(r.text, "partial text");
+  EXPECT_EQ(r.outcome.delivered, 12u);
+}
+
+TEST(OpenAiBackend, GarbageInTheStreamEndsItWithoutCrashing) {
+  for (std::string bad : {"data: {not json\n\n", "data: [1,2]\n\n",
+                          "data: {\"error\":{\"message\":\"overloaded\"}}\n\n"}) {
+    FakeHttp server([&](FakeHttp::Exchange& ex) {
+      ex.write(kSseHead);
+      ex.write(bad);
+    });
+    Streamed r = stream(server.base());
+    ASSERT_TRUE(r.ended) << bad;
+    EXPECT_EQ(r.outcome.failure, ChatFailure::kRetryable) << bad;  // nothing delivered yet
+    EXPECT_FALSE(r.outcome.message.empty());
+  }
+}
+
+TEST(OpenAiBackend, CancelFromADeltaClosesTheBackendConnection) {
+  std::atomic<bool> closed{false};
+  std::atomic<bool> served{false};
+  FakeHttp server([&](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("first"));
+    closed = ex.awaitClose(5s);
+    served = true;
+  });
+  EventLoop loop;
+  http::HttpClient http(loop);
+  OpenAiBackend backend(loop, http, {server.base(), "", 2000ms});
+  bool ended = false;
+  ChatBackend::StreamId id = 0;
+  id = backend.start({"m", json::object()}, {[&](std::string_view) { backend.cancel(id); },
+                                             [&](const ChatOutcome&) { ended = true; }});
+  auto until = SteadyClock::now() + 10s;
+  while (!served && SteadyClock::now() < until) loop.runOnce(20ms);
+  loop.runOnce(0ms);
+  EXPECT_TRUE(closed);
+  EXPECT_FALSE(ended);  // a cancelled stream does not call back
+  EXPECT_EQ(http.active(), 0u);
+}
+
+}  // namespace
+}  // namespace sb::inference
