@@ -52,7 +52,8 @@ bool Balancer::eligible(const WorkerState& w, std::string_view tag) const {
   return !w.draining && w.inflight < w.spec.capacity && !coolingDown(w) && w.serves(tag);
 }
 
-std::optional<WorkerId> Balancer::select(std::string_view tag) {
+std::optional<WorkerId> Balancer::select(std::string_view tag,
+                                         const std::vector<WorkerId>& exclude) {
   // Cool-down steers work away from failing workers while others can take it. When every
   // worker that could take this request is cooling down, use them anyway (Envoy's panic
   // threshold, nginx's "a lone server is never marked unavailable"): refusing everything
@@ -62,7 +63,8 @@ std::optional<WorkerId> Balancer::select(std::string_view tag) {
       scratch_.clear();
       for (auto& w : workers_) {
         if (w.spec.backup != backup || w.draining || w.inflight >= w.spec.capacity ||
-            !w.serves(tag) || (!panic && coolingDown(w))) {
+            !w.serves(tag) || (!panic && coolingDown(w)) ||
+            std::find(exclude.begin(), exclude.end(), w.id) != exclude.end()) {
           continue;
         }
         scratch_.push_back(&w);

@@ -46,6 +46,19 @@ TEST_F(BalancerTest, PicksFewestInFlight) {
   EXPECT_EQ(lb_.select(""), 2u);
 }
 
+// A retry excludes the workers already tried, even the least loaded; the backups come in only
+// when every primary is excluded or full, and with everything excluded there is no choice.
+TEST_F(BalancerTest, ExcludedWorkersAreSkipped) {
+  lb_.upsert(1, spec(10));
+  lb_.upsert(2, spec(10));
+  lb_.upsert(3, spec(10, 1, true));
+  lb_.onStart(2);  // 1 is the least loaded
+  EXPECT_EQ(lb_.select("", {1}), 2u);
+  EXPECT_EQ(lb_.select("", {1, 2}), 3u);
+  EXPECT_FALSE(lb_.select("", {1, 2, 3}).has_value());
+  EXPECT_EQ(lb_.select(""), 1u);
+}
+
 TEST_F(BalancerTest, InFlightFollowsWeights) {
   lb_.upsert(1, spec(100, 3));
   lb_.upsert(2, spec(100, 1));

@@ -62,8 +62,9 @@ class Balancer {
   void setDraining(WorkerId id, bool draining);
 
   // The worker for the next request with this tag ("" = any), or none when no worker is
-  // eligible. Does not count the request: call onStart when it is sent.
-  std::optional<WorkerId> select(std::string_view tag);
+  // eligible. Does not count the request: call onStart when it is sent. A retry passes the
+  // workers it already tried in `exclude` (Envoy's previous-hosts predicate).
+  std::optional<WorkerId> select(std::string_view tag, const std::vector<WorkerId>& exclude = {});
   void onStart(WorkerId id);
   void onFinish(WorkerId id, Outcome outcome);
 
