@@ -1,0 +1,192 @@
+#include "dispatcher.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <msgpack.hpp>
+
+namespace sb::inference {
+
+using json = nlohmann::json;
+using proto::ErrorCode;
+
+struct Dispatcher::Job {
+  CallPtr call;
+  ChatRequest request;
+  std::vector<WorkerId> tried;
+  WorkerId backend = 0;
+  ChatBackend::StreamId stream = 0;
+  bool running = false;  // an attempt is out on `backend`
+  size_t delivered = 0;  // bytes of text sent to the caller, over every attempt
+  std::string last_error;
+  EventLoop::TimerId timer = 0;
+};
+
+namespace {
+
+std::string packed(const json& j) {
+  std::vector<uint8_t> bytes = json::to_msgpack(j);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(EventLoop& loop, DispatchOptions options)
+    : loop_(loop),
+      options_(options),
+      random_(std::random_device{}()),
+      balancer_(clock_, random_, options.failure) {}
+
+Dispatcher::~Dispatcher() { *alive_ = false; }
+
+void Dispatcher::addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend) {
+  WorkerSpec w;
+  w.weight = spec.weight;
+  w.capacity = spec.max_conns;
+  w.backup = spec.backup;
+  w.tags = spec.models;
+  balancer_.upsert(specs_.size(), w);
+  specs_.push_back(std::move(spec));
+  backends_.push_back(std::move(backend));
+}
+
+uint32_t Dispatcher::capacity() const {
+  uint32_t n = 0;
+  for (const auto& s : specs_) n += s.max_conns;
+  return n;
+}
+
+std::vector<std::string> Dispatcher::models() const {
+  std::vector<std::string> out;
+  for (const auto& s : specs_) {
+    if (s.models.empty()) return {};
+    for (const auto& m : s.models) {
+      if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
+    }
+  }
+  return out;
+}
+
+void Dispatcher::chat(const CallPtr& call) {
+  msgpack::object_handle oh;  // bounded decode first: depth, sizes
+  proto::Status st = call->decodeBody(oh);
+  if (!st.ok()) return call->fail(st.code, st.message);
+  std::string_view body = call->body();
+  json j = json::from_msgpack(body.begin(), body.end(), true, false);
+  if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() ||
+      j["messages"].empty()) {
+    return call->fail(ErrorCode::kInvalidArgument,
+                      "a chat request is a map with a non-empty 'messages' array");
+  }
+  auto job = std::make_shared<Job>();
+  job->call = call;
+  job->request.model = std::string(call->model());
+  if (job->request.model.empty() && j.contains("model") && j["model"].is_string())
+    job->request.model = j["model"].get<std::string>();
+  j.erase("model");
+  job->request.params = std::move(j);
+  std::weak_ptr<Job> weak = job;
+  call->onCancel([this, alive = alive_, weak] {
+    auto job = weak.lock();
+    if (!*alive || !job || !job->running) return;
+    backends_[job->backend]->cancel(job->stream);
+    settle(job, Outcome::kNeutral);
+  });
+  dispatch(job);
+}
+
+void Dispatcher::dispatch(const JobPtr& job) {
+  auto id = balancer_.select(job->request.model, job->tried);
+  if (!id) {
+    std::string why = job->tried.empty()
+                          ? "no backend can take a request for model '" + job->request.model + "'"
+                          : "every backend tried failed; last: " + job->last_error;
+    job->call->fail(ErrorCode::kUnavailable, why);
+    return;
+  }
+  job->tried.push_back(*id);
+  job->backend = *id;
+  job->running = true;
+  balancer_.onStart(*id);
+  armTimer(job, options_.first_token_timeout, "no first token");
+  // The backend's callbacks own the job while the attempt runs; everything else refers to it
+  // weakly, so a finished job goes with its last attempt.
+  job->stream =
+      backends_[*id]->start(job->request, {[this, alive = alive_, job](std::string_view text) {
+                                             if (*alive) onDelta(job, text);
+                                           },
+                                           [this, alive = alive_, job](const ChatOutcome& o) {
+                                             if (*alive) onEnd(job, o);
+                                           }});
+}
+
+void Dispatcher::onDelta(const JobPtr& job, std::string_view text) {
+  if (!job->running || job->call->done()) return;
+  job->delivered += text.size();
+  armTimer(job, options_.idle_timeout, "no token");
+  json c = {{"delta", std::string(text)}};
+  job->call->chunk(packed(c));
+}
+
+void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
+  if (!job->running) return;
+  const BackendSpec& spec = specs_[job->backend];
+  if (o.failure == ChatFailure::kNone) {
+    settle(job, Outcome::kSuccess);
+    json usage = json::object();
+    if (o.usage.prompt_tokens >= 0) usage["prompt_tokens"] = o.usage.prompt_tokens;
+    if (o.usage.completion_tokens >= 0) usage["completion_tokens"] = o.usage.completion_tokens;
+    job->call->reply(packed({{"finish_reason", o.finish_reason},
+                             {"usage", usage},
+                             {"backend", spec.name},
+                             {"delivered", job->delivered}}));
+    return;
+  }
+  if (o.failure == ChatFailure::kRejected) {
+    settle(job, Outcome::kNeutral);  // the request's fault, not the backend's
+    job->call->fail(ErrorCode::kInvalidArgument, o.message);
+    return;
+  }
+  settle(job, Outcome::kFailure);
+  job->last_error = spec.name + ": " + o.message;
+  spdlog::warn("chat {} on backend {} failed: {}", job->call->id(), spec.name, o.message);
+  bool retry = job->delivered == 0 && o.failure != ChatFailure::kBroken &&
+               job->tried.size() < options_.max_tries && !job->call->done();
+  if (retry) {
+    dispatch(job);
+    return;
+  }
+  if (job->delivered > 0) {
+    job->call->fail(ErrorCode::kUnavailable,
+                    "the stream broke after " + std::to_string(job->delivered) +
+                        " bytes of text were delivered (not retried): " + job->last_error);
+  } else {
+    job->call->fail(ErrorCode::kUnavailable, job->last_error);
+  }
+}
+
+void Dispatcher::settle(const JobPtr& job, Outcome outcome) {
+  if (!job->running) return;
+  job->running = false;
+  balancer_.onFinish(job->backend, outcome);
+  if (job->timer) loop_.cancel(job->timer);
+  job->timer = 0;
+}
+
+void Dispatcher::armTimer(const JobPtr& job, Millis after, std::string why) {
+  if (job->timer) loop_.cancel(job->timer);
+  std::weak_ptr<Job> weak = job;
+  job->timer = loop_.after(after, [this, alive = alive_, weak, after, why = std::move(why)] {
+    auto j = weak.lock();
+    if (!*alive || !j || !j->running) return;
+    j->timer = 0;
+    backends_[j->backend]->cancel(j->stream);
+    ChatOutcome o;
+    o.failure = j->delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    o.message = why + " within " + std::to_string(after.count()) + " ms";
+    o.delivered = j->delivered;
+    onEnd(j, o);
+  });
+}
+
+}  // namespace sb::inference

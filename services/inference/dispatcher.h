@@ -1,0 +1,65 @@
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "chat_backend.h"
+#include "sb/common/balancer.h"
+#include "sb/common/worker.h"
+
+namespace sb::inference {
+
+struct BackendSpec {
+  std::string name;                 // for logs and replies
+  std::vector<std::string> models;  // served; empty = any
+  uint32_t weight = 1;
+  uint32_t max_conns = 8;  // streams at once
+  bool backup = false;     // used only when no primary can take the request
+};
+
+struct DispatchOptions {
+  Millis first_token_timeout{60000};  // request sent -> first token
+  Millis idle_timeout{30000};         // longest gap between tokens
+  uint32_t max_tries = 2;             // backends tried before the first token
+  FailurePolicy failure;              // passive health per backend
+};
+
+// The `chat` op: picks a backend for the request's model by least connection (the router's
+// balancer code), streams its tokens back as chunks, ends with finish reason and usage.
+// Before the first token a connect failure, 5xx, 408 or 429 moves the request to another
+// backend (bounded); after it, never: the error says how much was delivered. Other 4xx go
+// back as INVALID_ARGUMENT and do not count against the backend. A cancel stops the backend.
+class Dispatcher {
+ public:
+  Dispatcher(EventLoop& loop, DispatchOptions options);
+  ~Dispatcher();
+
+  void addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend);
+  void chat(const CallPtr& call);
+
+  uint32_t capacity() const;                // the sum of the backends' max_conns
+  std::vector<std::string> models() const;  // every model served; empty if one serves any
+
+ private:
+  struct Job;
+  using JobPtr = std::shared_ptr<Job>;
+  void dispatch(const JobPtr& job);
+  void onDelta(const JobPtr& job, std::string_view text);
+  void onEnd(const JobPtr& job, const ChatOutcome& outcome);
+  // Ends the running attempt: counts it for the backend and clears its timers.
+  void settle(const JobPtr& job, Outcome outcome);
+  void armTimer(const JobPtr& job, Millis after, std::string why);
+
+  EventLoop& loop_;
+  DispatchOptions options_;
+  RealClock clock_;
+  SeededRandom random_;
+  LeastConnBalancer balancer_;
+  std::vector<BackendSpec> specs_;
+  std::vector<std::unique_ptr<ChatBackend>> backends_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace sb::inference

@@ -1,0 +1,161 @@
+#include "inference_config.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "openai_backend.h"
+#include "sb/common/http/http_client.h"
+#include "sb/common/worker_config.h"
+
+namespace sb::inference {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string part; std::getline(in, part, sep);) {
+    if (!part.empty()) out.push_back(part);
+  }
+  return out;
+}
+
+bool number(const std::string& s, uint32_t& out) {
+  char* end = nullptr;
+  unsigned long v = std::strtoul(s.c_str(), &end, 10);
+  if (s.empty() || *end || v == 0 || v > 1000000) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> parseBackend(const std::string& text, BackendConfig& out) {
+  for (const auto& item : split(text, ',')) {
+    size_t eq = item.find('=');
+    std::string key = item.substr(0, eq),
+                value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    if (key == "kind" && (value == "demo" || value == "openai"))
+      out.kind = value;
+    else if (key == "url" && !value.empty())
+      out.url = value;
+    else if (key == "models")
+      out.spec.models = split(value, '|');
+    else if (key == "weight" && number(value, out.spec.weight))
+      continue;
+    else if (key == "max_conns" && number(value, out.spec.max_conns))
+      continue;
+    else if (key == "backup" && eq == std::string::npos)
+      out.spec.backup = true;
+    else if (key == "api_key_env" && !value.empty())
+      out.api_key_env = value;
+    else if (key == "name" && !value.empty())
+      out.spec.name = value;
+    else
+      return "bad backend setting '" + item + "' in '" + text + "'";
+  }
+  if (out.kind == "openai" && out.url.empty()) return "an openai backend needs url=...";
+  while (!out.url.empty() && out.url.back() == '/') out.url.pop_back();
+  if (out.spec.name.empty()) out.spec.name = out.kind == "demo" ? "demo" : out.url;
+  return std::nullopt;
+}
+
+std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& c) {
+  CLI::App app{
+      "Switchboard inference dispatch: streams chat completions from LLM backends to the bus",
+      "sb-inference-dispatch"};
+  c.worker.service = "infer";
+  WorkerFlags wf;
+  addWorkerOptions(app, c.worker, wf);
+  std::vector<std::string> backends;
+  app.add_option("--backend", backends,
+                 "A backend: kind=demo|openai,url=URL,models=a|b,weight=N,max_conns=N,backup,"
+                 "api_key_env=VAR,name=NAME; repeat. None: one demo backend serving any model");
+  int64_t first_ms = c.dispatch.first_token_timeout.count(),
+          idle_ms = c.dispatch.idle_timeout.count(), connect_ms = c.connect_timeout.count(),
+          demo_first_ms = c.demo.first_token.count();
+  app.add_option("--first-token-timeout-ms", first_ms, "Longest wait for a backend's first token")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_ms, "Longest gap between two tokens")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--connect-timeout-ms", connect_ms, "Connect timeout to an HTTP backend")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-tries", c.dispatch.max_tries, "Backends tried before the first token")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--demo-first-token-ms", demo_first_ms, "Demo backend: time to first token")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--demo-tokens-per-second", c.demo.tokens_per_second,
+                 "Demo backend: tokens per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--demo-max-tokens", c.demo.default_max_tokens,
+                 "Demo backend: tokens when the request gives no max_tokens")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  addCommonOptions(app, c.common);
+  bindEnvironment(app);
+  if (auto rc = parseCommandLine(app, argc, argv)) return rc;
+  applyWorkerOptions(c.worker, wf);
+  c.dispatch.first_token_timeout = Millis(first_ms);
+  c.dispatch.idle_timeout = Millis(idle_ms);
+  c.connect_timeout = Millis(connect_ms);
+  c.demo.first_token = Millis(demo_first_ms);
+  for (const auto& text : backends) {
+    BackendConfig b;
+    if (auto err = parseBackend(text, b)) {
+      std::fprintf(stderr, "sb-inference-dispatch: %s\n", err->c_str());
+      return 2;
+    }
+    c.backends.push_back(std::move(b));
+  }
+  if (c.backends.empty()) {
+    BackendConfig demo;
+    demo.spec.name = "demo";
+    demo.spec.max_conns = 64;
+    c.backends.push_back(demo);
+  }
+  return std::nullopt;
+}
+
+int runInference(InferenceConfig& c) {
+  setupLogging("infer", c.common);
+  zmq::context_t context(1);
+  EventLoop loop;
+  http::HttpClient http(loop);
+  Dispatcher dispatcher(loop, c.dispatch);
+  for (const auto& b : c.backends) {
+    std::unique_ptr<ChatBackend> backend;
+    if (b.kind == "openai") {
+      OpenAiOptions o;
+      o.base_url = b.url;
+      o.connect_timeout = c.connect_timeout;
+      if (!b.api_key_env.empty()) {
+        const char* key = std::getenv(b.api_key_env.c_str());
+        if (!key) spdlog::warn("backend {}: ${} is not set", b.spec.name, b.api_key_env);
+        o.api_key = key ? key : "";
+      }
+      backend = std::make_unique<OpenAiBackend>(loop, http, std::move(o));
+    } else {
+      backend = std::make_unique<DemoBackend>(loop, c.demo);
+    }
+    spdlog::info("backend {}: {} {}, max_conns {}{}", b.spec.name, b.kind, b.url, b.spec.max_conns,
+                 b.spec.backup ? ", backup" : "");
+    dispatcher.addBackend(b.spec, std::move(backend));
+  }
+  // The router learns our capacity and models from the backends.
+  c.worker.capacity = dispatcher.capacity();
+  if (c.worker.models.empty()) c.worker.models = dispatcher.models();
+  Worker worker(context, loop, c.worker);
+  worker.handle("chat", [&dispatcher](const CallPtr& call) { dispatcher.chat(call); });
+  return runWorker(worker, c.common.ready_fd);
+}
+
+}  // namespace sb::inference

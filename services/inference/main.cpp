@@ -1,0 +1,9 @@
+#include "inference_config.h"
+#include "sb/common/signals.h"
+
+int main(int argc, char** argv) {
+  sb::blockTerminationSignals();
+  sb::inference::InferenceConfig config;
+  if (auto rc = sb::inference::parseInferenceConfig(argc, argv, config)) return *rc;
+  return sb::inference::runInference(config);
+}

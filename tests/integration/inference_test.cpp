@@ -1,0 +1,215 @@
+// sb-inference-dispatch processes behind a real router: streamed chat through the bus, retry
+// before the first token and never after, rejected requests, and a client's cancel reaching
+// the LLM backend (a scripted server speaking the OpenAI wire format) as a closed connection.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "bus.h"
+#include "fake_http.h"
+#include "sb/common/json_body.h"
+#include "session_bus.h"
+
+namespace sb::test {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using proto::ErrorCode;
+
+const char* kSseHead =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+
+std::string chunk(const std::string& content, const char* finish = nullptr) {
+  json c = {{"choices",
+             {{{"index", 0},
+               {"delta", content.empty() ? json::object() : json{{"content", content}}},
+               {"finish_reason", finish ? json(finish) : json(nullptr)}}}}};
+  return "data: " + c.dump() + "\n\n";
+}
+
+// A server that streams "Hello world" with usage, the way vLLM or OpenAI do.
+void streamHello(FakeHttp::Exchange& ex) {
+  ex.write(kSseHead);
+  ex.write(chunk("Hello"));
+  ex.write(chunk(" world", "stop"));
+  ex.write(
+      "data: " +
+      json{{"choices", json::array()}, {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 2}}}}
+          .dump() +
+      "\n\n");
+  ex.write("data: [DONE]\n\n");
+}
+
+void answer(FakeHttp::Exchange& ex, int status) {
+  std::string body = json{{"error", {{"message", "status " + std::to_string(status)}}}}.dump();
+  ex.write("HTTP/1.1 " + std::to_string(status) +
+           " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+Process startDispatch(Bus& bus, const std::string& name, std::vector<std::string> args) {
+  std::vector<std::string> all{"--router", bus.backend(), "--name", name, "--log-level", "warn"};
+  all.insert(all.end(), args.begin(), args.end());
+  Process p = Process::start("sb-inference-dispatch", all);
+  if (!p.awaitReady(10s)) throw std::runtime_error("dispatch did not register: " + p.log());
+  return p;
+}
+
+std::string chatBody(const std::string& text, int max_tokens = 8) {
+  return packJson(
+      {{"messages", {{{"role", "user"}, {"content", text}}}}, {"max_tokens", max_tokens}});
+}
+
+std::string text(const CallResult& r) {
+  std::string out;
+  for (const auto& c : r.chunks) {
+    std::string j;
+    bodyToJson(c, j);
+    out += json::parse(j)["delta"].get<std::string>();
+  }
+  return out;
+}
+
+json replyOf(const CallResult& r) {
+  std::string j;
+  bodyToJson(r.body, j);
+  return json::parse(j);
+}
+
+TEST(Inference, DemoStreamsThroughTheRouterAcrossTwoDispatchProcesses) {
+  Bus bus;
+  auto a = startDispatch(bus, "infer-a",
+                         {"--demo-first-token-ms", "20", "--demo-tokens-per-second", "200"});
+  auto b = startDispatch(bus, "infer-b",
+                         {"--demo-first-token-ms", "20", "--demo-tokens-per-second", "200"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  // Concurrent streams: least-connection in the router spreads them over both processes.
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 8; ++i)
+    ids.push_back(client->send("infer", "chat", chatBody("hi " + std::to_string(i), 6), o));
+  std::map<uint64_t, int> chunks;
+  int replies = 0;
+  auto until = SteadyClock::now() + 10s;
+  while (replies < 8 && SteadyClock::now() < until) {
+    auto in = client->next(100ms);
+    if (!in) continue;
+    ASSERT_NE(in->kind, proto::Kind::kError) << in->message;
+    if (in->kind == proto::Kind::kChunk) ++chunks[in->id];
+    if (in->kind == proto::Kind::kReply) {
+      ++replies;
+      EXPECT_EQ(chunks[in->id], 6);  // every token arrived before the end
+    }
+  }
+  ASSERT_EQ(replies, 8);
+  auto status = bus.status();
+  for (const auto& w : status["workers"]) EXPECT_GT(w["dispatched"].get<int>(), 0) << w.dump();
+  // The same request gives the same demo text, whichever process serves it.
+  auto r1 = client->call("infer", "chat", chatBody("same"), o);
+  auto r2 = client->call("infer", "chat", chatBody("same"), o);
+  ASSERT_TRUE(r1.status.ok()) << r1.status.message;
+  EXPECT_EQ(text(r1), text(r2));
+  EXPECT_EQ(replyOf(r1)["usage"]["completion_tokens"], 8);
+}
+
+TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
+  std::atomic<int> failing_hits{0}, good_hits{0};
+  FakeHttp failing([&](FakeHttp::Exchange& ex) {
+    ++failing_hits;
+    answer(ex, 503);
+  });
+  FakeHttp good([&](FakeHttp::Exchange& ex) {
+    ++good_hits;
+    streamHello(ex);
+  });
+  Bus bus;
+  // The failing backend is primary, the good one a backup: the retry must go to the backup.
+  auto d = startDispatch(bus, "infer",
+                         {"--backend", "kind=openai,url=" + failing.base() + ",name=bad",
+                          "--backend", "kind=openai,url=" + good.base() + ",name=good,backup"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto r = client->call("infer", "chat", chatBody("hello"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  EXPECT_EQ(text(r), "Hello world");
+  json reply = replyOf(r);
+  EXPECT_EQ(reply["backend"], "good");
+  EXPECT_EQ(reply["finish_reason"], "stop");
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], 3);
+  EXPECT_EQ(failing_hits, 1);
+  EXPECT_EQ(good_hits, 1);
+}
+
+TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
+  std::atomic<int> good_hits{0};
+  FakeHttp breaking([](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("Partial"));
+  });  // then the connection drops
+  FakeHttp good([&](FakeHttp::Exchange& ex) {
+    ++good_hits;
+    streamHello(ex);
+  });
+  Bus bus;
+  auto d = startDispatch(bus, "infer",
+                         {"--backend", "kind=openai,url=" + breaking.base(), "--backend",
+                          "kind=openai,url=" + good.base() + ",backup"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto r = client->call("infer", "chat", chatBody("hello"), o);
+  EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.status.message.find("7 bytes of text were delivered"), std::string::npos)
+      << r.status.message;
+  EXPECT_EQ(text(r), "Partial");  // what was delivered stays delivered, never duplicated
+  EXPECT_EQ(good_hits, 0);
+}
+
+TEST(Inference, ABackendsRejectionIsInvalidArgument) {
+  FakeHttp rejecting([](FakeHttp::Exchange& ex) { answer(ex, 400); });
+  Bus bus;
+  auto d = startDispatch(bus, "infer", {"--backend", "kind=openai,url=" + rejecting.base()});
+  auto client = bus.client();
+  auto r = client->call("infer", "chat", chatBody("hello"), {});
+  EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.status.message.find("status 400"), std::string::npos) << r.status.message;
+  // Malformed requests never reach a backend.
+  EXPECT_EQ(client->call("infer", "chat", packJson({{"messages", json::array()}}), {}).status.code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(rejecting.requests(), 1u);
+}
+
+TEST(Inference, ClientCancelClosesTheBackendConnectionWithin200ms) {
+  std::atomic<long> closed_after_ms{-1};
+  std::atomic<int64_t> closed_at_ns{0};
+  FakeHttp slow([&](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("first"));
+    if (ex.awaitClose(5s)) closed_at_ns = SteadyClock::now().time_since_epoch().count();
+    closed_after_ms = 0;
+  });
+  Bus bus;
+  auto d = startDispatch(bus, "infer", {"--backend", "kind=openai,url=" + slow.base()});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  uint64_t id = client->send("infer", "chat", chatBody("hello"), o);
+  std::optional<Incoming> in;
+  while ((in = client->next(5s)) && in->kind != proto::Kind::kChunk) {
+  }
+  ASSERT_TRUE(in.has_value()) << "no first chunk";
+  auto cancelled_at = SteadyClock::now();
+  client->cancel(id);
+  auto until = SteadyClock::now() + 6s;
+  while (closed_after_ms < 0 && SteadyClock::now() < until) std::this_thread::sleep_for(10ms);
+  ASSERT_NE(closed_at_ns.load(), 0) << "the backend connection stayed open";
+  auto took = SteadyClock::time_point(SteadyClock::duration(closed_at_ns.load())) - cancelled_at;
+  std::cout << "cancel reached the backend in "
+            << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us\n";
+  EXPECT_LT(took, 200ms);
+}
+
+}  // namespace
+}  // namespace sb::test
