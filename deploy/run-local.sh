@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings the suite up on this machine: a local redis-server (unless one already answers on
-# 127.0.0.1:6379), the router, a session service and two echo workers (one of them streams).
+# 127.0.0.1:6379), the router, a session service, an inference worker with the demo backend
+# (a stand-in for a model, not one) and two echo workers (one of them streams).
 # Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
 # shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
 # this script, which then stops them in that order.
@@ -37,6 +38,8 @@ setsid "$BIN/sb-router" --frontend "$FRONTEND" --backend "$BACKEND" &
 router_pid=$!
 setsid "$BIN/sb-session" --router "$BACKEND" --redis "$REDIS_URL" --name session-1 &
 worker_pids+=($!)
+setsid "$BIN/sb-inference-dispatch" --router "$BACKEND" --name infer-1 &
+worker_pids+=($!)
 setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-1 --capacity 16 &
 worker_pids+=($!)
 setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
@@ -50,6 +53,7 @@ Try, in another terminal:
   $BIN/sbctl call echo echo '{"hello":"world"}'
   $BIN/sbctl call session session.create '{"id":"demo","user":"me"}'
   $BIN/sbctl call session session.get '{"id":"demo"}'
+  $BIN/sbctl call infer chat '{"messages":[{"role":"user","content":"hi"}],"max_tokens":8}'
   $BIN/sbctl metrics
 Ctrl-C stops everything.
 

@@ -71,7 +71,7 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   WorkerFlags wf;
   addWorkerOptions(app, c.worker, wf);
   std::vector<std::string> backends;
-  app.add_option("--backend", backends,
+  app.add_option("--llm-backend", backends,
                  "A backend: kind=demo|openai,url=URL,models=a|b,weight=N,max_conns=N,backup,"
                  "api_key_env=VAR,name=NAME; repeat. None: one demo backend serving any model");
   int64_t first_ms = c.dispatch.first_token_timeout.count(),

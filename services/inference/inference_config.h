@@ -11,7 +11,7 @@
 
 namespace sb::inference {
 
-// One --backend: its kind and where it is, plus what the dispatcher balances on.
+// One --llm-backend: its kind and where it is, plus what the dispatcher balances on.
 struct BackendConfig {
   std::string kind = "demo";  // demo | openai
   std::string url;            // openai: the server's base URL

@@ -126,8 +126,8 @@ TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
   Bus bus;
   // The failing backend is primary, the good one a backup: the retry must go to the backup.
   auto d = startDispatch(bus, "infer",
-                         {"--backend", "kind=openai,url=" + failing.base() + ",name=bad",
-                          "--backend", "kind=openai,url=" + good.base() + ",name=good,backup"});
+                         {"--llm-backend", "kind=openai,url=" + failing.base() + ",name=bad",
+                          "--llm-backend", "kind=openai,url=" + good.base() + ",name=good,backup"});
   auto client = bus.client();
   CallOptions o;
   o.deadline = 10s;
@@ -154,7 +154,7 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
   });
   Bus bus;
   auto d = startDispatch(bus, "infer",
-                         {"--backend", "kind=openai,url=" + breaking.base(), "--backend",
+                         {"--llm-backend", "kind=openai,url=" + breaking.base(), "--llm-backend",
                           "kind=openai,url=" + good.base() + ",backup"});
   auto client = bus.client();
   CallOptions o;
@@ -170,7 +170,7 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
 TEST(Inference, ABackendsRejectionIsInvalidArgument) {
   FakeHttp rejecting([](FakeHttp::Exchange& ex) { answer(ex, 400); });
   Bus bus;
-  auto d = startDispatch(bus, "infer", {"--backend", "kind=openai,url=" + rejecting.base()});
+  auto d = startDispatch(bus, "infer", {"--llm-backend", "kind=openai,url=" + rejecting.base()});
   auto client = bus.client();
   auto r = client->call("infer", "chat", chatBody("hello"), {});
   EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument);
@@ -191,7 +191,7 @@ TEST(Inference, ClientCancelClosesTheBackendConnectionWithin200ms) {
     closed_after_ms = 0;
   });
   Bus bus;
-  auto d = startDispatch(bus, "infer", {"--backend", "kind=openai,url=" + slow.base()});
+  auto d = startDispatch(bus, "infer", {"--llm-backend", "kind=openai,url=" + slow.base()});
   auto client = bus.client();
   CallOptions o;
   o.deadline = 10s;
