@@ -3,7 +3,11 @@
 // the LLM backend (a scripted server speaking the OpenAI wire format) as a closed connection.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
+#include <set>
+#include <thread>
 
 #include "bus.h"
 #include "fake_http.h"
@@ -209,6 +213,116 @@ TEST(Inference, ClientCancelClosesTheBackendConnectionWithin200ms) {
   std::cout << "cancel reached the backend in "
             << std::chrono::duration_cast<std::chrono::microseconds>(took).count() << " us\n";
   EXPECT_LT(took, 200ms);
+}
+
+// Each timeout ends the request with a clear error: a backend that never sends its first
+// token, and one that stops between tokens (not retried: text was delivered).
+TEST(Inference, FirstTokenAndIdleTimeoutsEndTheRequest) {
+  FakeHttp silent([](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.awaitClose(5s);  // headers, then nothing
+  });
+  FakeHttp stalling([](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("one"));
+    ex.awaitClose(5s);  // then nothing more
+  });
+  Bus bus;
+  auto d1 = startDispatch(bus, "infer-silent",
+                          {"--llm-backend", "kind=openai,url=" + silent.base() + ",models=silent",
+                           "--first-token-timeout-ms", "300", "--max-tries", "1"});
+  auto d2 = startDispatch(bus, "infer-stalling",
+                          {"--llm-backend", "kind=openai,url=" + stalling.base() + ",models=stall",
+                           "--idle-timeout-ms", "300"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  o.model = "silent";
+  auto t0 = SteadyClock::now();
+  auto r = client->call("infer", "chat", chatBody("hello"), o);
+  EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.status.message.find("no first token within 300 ms"), std::string::npos)
+      << r.status.message;
+  EXPECT_LT(SteadyClock::now() - t0, 5s);  // ended by the timeout, not the deadline
+  o.model = "stall";
+  r = client->call("infer", "chat", chatBody("hello"), o);
+  EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.status.message.find("no token within 300 ms"), std::string::npos) << r.status.message;
+  EXPECT_EQ(text(r), "one");
+}
+
+// A dispatch process killed mid-stream: the client hears an error, not silence.
+TEST(Inference, ADispatchProcessKilledMidStreamEndsWithAnError) {
+  Bus bus;
+  auto d =
+      startDispatch(bus, "infer", {"--demo-first-token-ms", "0", "--demo-tokens-per-second", "20"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 20s;
+  uint64_t id = client->send("infer", "chat", chatBody("long", 1000), o);
+  std::optional<Incoming> in;
+  while ((in = client->next(5s)) && in->kind != proto::Kind::kChunk) {
+  }
+  ASSERT_TRUE(in.has_value());
+  d.signal(SIGKILL);
+  auto until = SteadyClock::now() + 10s;
+  std::optional<Incoming> end;
+  while (SteadyClock::now() < until) {
+    auto m = client->next(100ms);
+    if (m && m->id == id && proto::isFinal(m->kind)) {
+      end = m;
+      break;
+    }
+  }
+  ASSERT_TRUE(end.has_value()) << "silence after the worker died";
+  EXPECT_EQ(end->kind, proto::Kind::kError);
+  EXPECT_EQ(end->code, ErrorCode::kUnavailable);
+}
+
+// Least connection across one process's backends: with two equal backends that hold their
+// streams open, four concurrent requests land two on each.
+TEST(Inference, LeastConnectionSpreadsStreamsOverBackends) {
+  std::atomic<int> hits_a{0}, hits_b{0};
+  std::atomic<bool> release{false};
+  auto holding = [&](std::atomic<int>& hits) {
+    return [&](FakeHttp::Exchange& ex) {
+      ++hits;
+      ex.write(kSseHead);
+      ex.write(chunk("x"));
+      while (!release) std::this_thread::sleep_for(5ms);
+      ex.write(chunk("", "stop"));
+      ex.write("data: [DONE]\n\n");
+    };
+  };
+  FakeHttp a(holding(hits_a)), b(holding(hits_b));
+  Bus bus;
+  auto d = startDispatch(bus, "infer",
+                         {"--llm-backend", "kind=openai,url=" + a.base(), "--llm-backend",
+                          "kind=openai,url=" + b.base()});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  for (int i = 0; i < 4; ++i) client->send("infer", "chat", chatBody("q"), o);
+  // Each stream is open once its first chunk arrived.
+  int first_chunks = 0;
+  std::set<uint64_t> seen;
+  auto until = SteadyClock::now() + 5s;
+  while (seen.size() < 4 && SteadyClock::now() < until) {
+    auto m = client->next(100ms);
+    if (m && m->kind == proto::Kind::kChunk) seen.insert(m->id);
+  }
+  first_chunks = static_cast<int>(seen.size());
+  EXPECT_EQ(first_chunks, 4);
+  EXPECT_EQ(hits_a, 2);
+  EXPECT_EQ(hits_b, 2);
+  release = true;
+  int replies = 0;
+  until = SteadyClock::now() + 5s;
+  while (replies < 4 && SteadyClock::now() < until) {
+    auto m = client->next(100ms);
+    if (m && m->kind == proto::Kind::kReply) ++replies;
+  }
+  EXPECT_EQ(replies, 4);
 }
 
 }  // namespace
