@@ -54,6 +54,7 @@ Try, in another terminal:
   $BIN/sbctl call session session.create '{"id":"demo","user":"me"}'
   $BIN/sbctl call session session.get '{"id":"demo"}'
   $BIN/sbctl call infer chat '{"messages":[{"role":"user","content":"hi"}],"max_tokens":8}'
+  $BIN/sbctl chat --session demo "hello"
   $BIN/sbctl metrics
 Ctrl-C stops everything.
 

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "sb/common/chat_turn.h"
 #include "sb/common/client.h"
 #include "sb/common/config.h"
 #include "sb/common/json_body.h"
@@ -55,6 +56,18 @@ int run(int argc, char** argv) {
   call->add_option("--worker", worker, "Send to this worker (by name) only");
   call->add_flag("--idempotent", idempotent,
                  "Allow re-dispatch if the worker dies before replying");
+
+  auto* chat = app.add_subcommand(
+      "chat",
+      "One chat turn in a session: history from the session service, the reply streamed "
+      "from the inference workers, both messages saved");
+  ChatTurnOptions turn;
+  std::string chat_text;
+  chat->add_option("--session", turn.session, "Session id (created on first use)")->required();
+  chat->add_option("--model", turn.model, "Model / route tag");
+  chat->add_option("--history", turn.history, "Messages of history sent as context")
+      ->capture_default_str();
+  chat->add_option("text", chat_text, "What the user says")->required();
 
   auto* status = app.add_subcommand("status", "The router's view: workers, services, counters");
   bool as_json = false;
@@ -126,6 +139,15 @@ int run(int argc, char** argv) {
     });
     if (!result.status.ok()) return fail(result.status);
     std::cout << toJson(result.body) << std::endl;
+    return 0;
+  }
+  if (*chat) {
+    turn.deadline = Millis(deadline_ms);
+    auto r = chatTurn(client, turn, chat_text, [](std::string_view token) {
+      std::cout << token << std::flush;  // as it arrives
+    });
+    std::cout << "\n";
+    if (!r.status.ok()) return fail(r.status);
     return 0;
   }
   if (*status) {
