@@ -7,3 +7,4 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 "$BUILD/bench/bench_codec" --benchmark_min_time=0.5
 "$BUILD/bench/bench_router_throughput" --seconds 4 --runs 5
 "$BUILD/bench/bench_policy_latency" --seconds 10 --runs 3
+"$BUILD/bench/bench_inference_stream" --seconds 5
