@@ -29,6 +29,7 @@ enum class ChatFailure : uint8_t {
 struct ChatUsage {
   int64_t prompt_tokens = -1;  // -1: the backend did not say
   int64_t completion_tokens = -1;
+  bool counted = false;  // completion_tokens counted by us (text chunks), not reported
 };
 
 struct ChatOutcome {

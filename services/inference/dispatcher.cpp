@@ -16,13 +16,31 @@ struct Dispatcher::Job {
   std::vector<WorkerId> tried;
   WorkerId backend = 0;
   ChatBackend::StreamId stream = 0;
-  bool running = false;  // an attempt is out on `backend`
-  size_t delivered = 0;  // bytes of text sent to the caller, over every attempt
+  bool running = false;    // an attempt is out on `backend`
+  size_t delivered = 0;    // bytes of text sent to the caller, over every attempt
+  bool got_token = false;  // in the running attempt
+  bool timed_out = false;  // the running attempt ended by our first-token or idle timeout
+  TimePoint started{};     // of the running attempt
   std::string last_error;
   EventLoop::TimerId timer = 0;
 };
 
 namespace {
+
+const char* failureName(ChatFailure f) {
+  switch (f) {
+    case ChatFailure::kConnect:
+      return "connect";
+    case ChatFailure::kRetryable:
+      return "retryable";
+    case ChatFailure::kRejected:
+      return "rejected";
+    case ChatFailure::kBroken:
+      return "broken";
+    default:
+      return "none";
+  }
+}
 
 std::string packed(const json& j) {
   std::vector<uint8_t> bytes = json::to_msgpack(j);
@@ -107,7 +125,14 @@ void Dispatcher::dispatch(const JobPtr& job) {
   job->tried.push_back(*id);
   job->backend = *id;
   job->running = true;
+  job->got_token = false;
+  job->timed_out = false;
+  job->started = loop_.now();
   balancer_.onStart(*id);
+  const Labels labels{{"backend", specs_[*id].name}};
+  metrics_.counter("sb_infer_backend_requests_total", "Streams started on the backend", labels)
+      .inc();
+  metrics_.gauge("sb_infer_backend_inflight", "Streams open on the backend", labels).inc();
   armTimer(job, options_.first_token_timeout, "no first token");
   // The backend's callbacks own the job while the attempt runs; everything else refers to it
   // weakly, so a finished job goes with its last attempt.
@@ -123,6 +148,16 @@ void Dispatcher::dispatch(const JobPtr& job) {
 void Dispatcher::onDelta(const JobPtr& job, std::string_view text) {
   if (!job->running || job->call->done()) return;
   job->delivered += text.size();
+  const Labels labels{{"backend", specs_[job->backend].name}};
+  if (!job->got_token) {
+    job->got_token = true;
+    metrics_
+        .histogram("sb_infer_backend_time_to_first_token_seconds",
+                   "From sending the request to the backend to its first token",
+                   MetricsRegistry::latencyBuckets(), labels)
+        .observe(std::chrono::duration<double>(loop_.now() - job->started).count());
+  }
+  metrics_.counter("sb_infer_backend_tokens_total", "Text chunks (tokens) streamed", labels).inc();
   armTimer(job, options_.idle_timeout, "no token");
   json c = {{"delta", std::string(text)}};
   job->call->chunk(packed(c));
@@ -136,12 +171,14 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
     json usage = json::object();
     if (o.usage.prompt_tokens >= 0) usage["prompt_tokens"] = o.usage.prompt_tokens;
     if (o.usage.completion_tokens >= 0) usage["completion_tokens"] = o.usage.completion_tokens;
+    if (o.usage.counted) usage["counted"] = true;
     job->call->reply(packed({{"finish_reason", o.finish_reason},
                              {"usage", usage},
                              {"backend", spec.name},
                              {"delivered", job->delivered}}));
     return;
   }
+  errors(job->backend, job->timed_out ? "timeout" : failureName(o.failure)).inc();
   if (o.failure == ChatFailure::kRejected) {
     settle(job, Outcome::kNeutral);  // the request's fault, not the backend's
     job->call->fail(ErrorCode::kInvalidArgument, o.message);
@@ -165,9 +202,18 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   }
 }
 
+Counter& Dispatcher::errors(WorkerId backend, const char* kind) {
+  return metrics_.counter("sb_infer_backend_errors_total", "Streams that failed, by kind",
+                          {{"backend", specs_[backend].name}, {"kind", kind}});
+}
+
 void Dispatcher::settle(const JobPtr& job, Outcome outcome) {
   if (!job->running) return;
   job->running = false;
+  metrics_
+      .gauge("sb_infer_backend_inflight", "Streams open on the backend",
+             {{"backend", specs_[job->backend].name}})
+      .dec();
   balancer_.onFinish(job->backend, outcome);
   if (job->timer) loop_.cancel(job->timer);
   job->timer = 0;
@@ -180,6 +226,7 @@ void Dispatcher::armTimer(const JobPtr& job, Millis after, std::string why) {
     auto j = weak.lock();
     if (!*alive || !j || !j->running) return;
     j->timer = 0;
+    j->timed_out = true;
     backends_[j->backend]->cancel(j->stream);
     ChatOutcome o;
     o.failure = j->delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;

@@ -7,6 +7,7 @@
 
 #include "chat_backend.h"
 #include "sb/common/balancer.h"
+#include "sb/common/metrics.h"
 #include "sb/common/worker.h"
 
 namespace sb::inference {
@@ -38,6 +39,9 @@ class Dispatcher {
 
   void addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend);
   void chat(const CallPtr& call);
+  // Per backend, Prometheus text: in flight, requests, tokens (rate() gives tokens/s), time to
+  // first token, errors by kind.
+  std::string metricsText() const { return metrics_.render(); }
 
   uint32_t capacity() const;                // the sum of the backends' max_conns
   std::vector<std::string> models() const;  // every model served; empty if one serves any
@@ -51,6 +55,7 @@ class Dispatcher {
   // Ends the running attempt: counts it for the backend and clears its timers.
   void settle(const JobPtr& job, Outcome outcome);
   void armTimer(const JobPtr& job, Millis after, std::string why);
+  Counter& errors(WorkerId backend, const char* kind);
 
   EventLoop& loop_;
   DispatchOptions options_;
@@ -59,6 +64,7 @@ class Dispatcher {
   LeastConnBalancer balancer_;
   std::vector<BackendSpec> specs_;
   std::vector<std::unique_ptr<ChatBackend>> backends_;
+  MetricsRegistry metrics_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -9,6 +9,7 @@
 #include "openai_backend.h"
 #include "sb/common/http/http_client.h"
 #include "sb/common/worker_config.h"
+#include "sb/proto/body_codec.h"
 
 namespace sb::inference {
 
@@ -89,6 +90,13 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   app.add_option("--max-tries", c.dispatch.max_tries, "Backends tried before the first token")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  int64_t fail_timeout_ms = 10000;
+  app.add_option("--max-fails", c.dispatch.failure.max_fails,
+                 "Backend failures within the window that cool it down; 0 disables")
+      ->capture_default_str();
+  app.add_option("--fail-timeout-ms", fail_timeout_ms, "The failure window, and the cool-down")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--demo-first-token-ms", demo_first_ms, "Demo backend: time to first token")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -106,6 +114,7 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   applyWorkerOptions(c.worker, wf);
   c.dispatch.first_token_timeout = Millis(first_ms);
   c.dispatch.idle_timeout = Millis(idle_ms);
+  c.dispatch.failure.fail_timeout = Millis(fail_timeout_ms);
   c.connect_timeout = Millis(connect_ms);
   c.demo.first_token = Millis(demo_first_ms);
   for (const auto& text : backends) {
@@ -155,6 +164,9 @@ int runInference(InferenceConfig& c) {
   if (c.worker.models.empty()) c.worker.models = dispatcher.models();
   Worker worker(context, loop, c.worker);
   worker.handle("chat", [&dispatcher](const CallPtr& call) { dispatcher.chat(call); });
+  worker.handle("metrics", [&dispatcher](const CallPtr& call) {
+    call->reply(proto::packBody(dispatcher.metricsText()));
+  });
   return runWorker(worker, c.common.ready_fd);
 }
 

@@ -13,6 +13,7 @@ struct OpenAiBackend::Stream {
   // Ended or cancelled: nothing more is delivered. The stream itself goes after the current
   // callbacks return (it may be ended from inside its own parser's callback).
   bool ended = false;
+  int64_t deltas = 0;  // text chunks: the completion tokens when the backend reports none
   explicit Stream(size_t max_event) : sse(max_event) {}
 };
 
@@ -140,6 +141,7 @@ void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event)
     if (d.contains("content") && d["content"].is_string()) {
       const std::string& text = d["content"].get_ref<const std::string&>();
       if (!text.empty()) {
+        ++s.deltas;
         s.out.delivered += text.size();
         if (s.events.on_delta) s.events.on_delta(text);
       }
@@ -176,6 +178,10 @@ void OpenAiBackend::end(StreamId id, ChatOutcome outcome) {
   Stream& s = *it->second;
   s.ended = true;
   if (s.transfer) http_.cancel(s.transfer);
+  if (outcome.usage.completion_tokens < 0 && s.deltas > 0) {
+    outcome.usage.completion_tokens = s.deltas;  // OpenAI-style servers send a token a chunk
+    outcome.usage.counted = true;
+  }
   // After the current callbacks return: the parser may be mid-feed, and the caller may start
   // a retry from on_end right away.
   std::shared_ptr<bool> alive = alive_;

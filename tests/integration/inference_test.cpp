@@ -384,5 +384,68 @@ TEST(Inference, SbctlChatContinuesAConversationOnAnotherDispatchProcess) {
   EXPECT_EQ(text(again), second);
 }
 
+// A backend that keeps failing (503) cools down: after max_fails the requests go straight to
+// the backup. One that refuses requests (400) does not: the requests were at fault, so it
+// stays in rotation and its refusals reach the caller. Both show in the worker's metrics.
+TEST(Inference, FailingBackendsCoolDownRefusingOnesDoNot) {
+  std::atomic<int> failing_hits{0}, refusing_hits{0}, backup_hits{0};
+  FakeHttp failing([&](FakeHttp::Exchange& ex) {
+    ++failing_hits;
+    answer(ex, 503);
+  });
+  FakeHttp refusing([&](FakeHttp::Exchange& ex) {
+    ++refusing_hits;
+    answer(ex, 400);
+  });
+  FakeHttp backup([&](FakeHttp::Exchange& ex) {
+    ++backup_hits;
+    streamHello(ex);
+  });
+  Bus bus;
+  auto d1 = startDispatch(
+      bus, "infer-failing",
+      {"--llm-backend", "kind=openai,url=" + failing.base() + ",models=f,name=failing",
+       "--llm-backend", "kind=openai,url=" + backup.base() + ",models=f|r,name=backup,backup",
+       "--llm-backend", "kind=openai,url=" + refusing.base() + ",models=r,name=refusing",
+       "--max-fails", "3"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  o.model = "f";
+  for (int i = 0; i < 6; ++i) {
+    auto r = client->call("infer", "chat", chatBody("hi"), o);
+    ASSERT_TRUE(r.status.ok()) << r.status.message;
+    EXPECT_EQ(replyOf(r)["backend"], "backup");
+  }
+  EXPECT_EQ(failing_hits, 3);  // then cooled down: no more tries on it
+  EXPECT_EQ(backup_hits, 6);
+  o.model = "r";
+  for (int i = 0; i < 5; ++i) {
+    auto r = client->call("infer", "chat", chatBody("hi"), o);
+    EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument) << r.status.message;
+  }
+  EXPECT_EQ(refusing_hits, 5);  // never cooled down
+  EXPECT_EQ(backup_hits, 6);    // and never bypassed for the backup
+  CallOptions m;
+  m.target = "infer-failing";
+  auto metrics = client->call("infer", "metrics", {}, m);
+  ASSERT_TRUE(metrics.status.ok()) << metrics.status.message;
+  std::string text_metrics;
+  bodyToJson(metrics.body, text_metrics);
+  text_metrics = json::parse(text_metrics).get<std::string>();
+  EXPECT_NE(
+      text_metrics.find(R"(sb_infer_backend_errors_total{backend="failing",kind="retryable"} 3)"),
+      std::string::npos)
+      << text_metrics;
+  EXPECT_NE(
+      text_metrics.find(R"(sb_infer_backend_errors_total{backend="refusing",kind="rejected"} 5)"),
+      std::string::npos);
+  EXPECT_NE(text_metrics.find(R"(sb_infer_backend_tokens_total{backend="backup"} 12)"),
+            std::string::npos);
+  EXPECT_NE(
+      text_metrics.find("sb_infer_backend_time_to_first_token_seconds_count{backend=\"backup\"} 6"),
+      std::string::npos);
+}
+
 }  // namespace
 }  // namespace sb::test

@@ -177,5 +177,22 @@ TEST(OpenAiBackend, CancelFromADeltaClosesTheBackendConnection) {
   EXPECT_EQ(http.active(), 0u);
 }
 
+// A server that reports no usage: completion tokens are counted from the text chunks, and say so.
+TEST(OpenAiBackend, UsageIsCountedWhenTheBackendReportsNone) {
+  FakeHttp server([](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("a"));
+    ex.write(chunk("b"));
+    ex.write(chunk("c", "stop"));
+    ex.write("data: [DONE]\n\n");
+  });
+  Streamed r = stream(server.base());
+  ASSERT_TRUE(r.ended);
+  EXPECT_EQ(r.outcome.failure, ChatFailure::kNone);
+  EXPECT_EQ(r.outcome.usage.completion_tokens, 3);
+  EXPECT_TRUE(r.outcome.usage.counted);
+  EXPECT_EQ(r.outcome.usage.prompt_tokens, -1);
+}
+
 }  // namespace
 }  // namespace sb::inference
