@@ -55,6 +55,8 @@ class ChatBackend {
   virtual StreamId start(const ChatRequest& request, ChatEvents events) = 0;
   // Stops the stream and the work behind it; on_end is not called.
   virtual void cancel(StreamId id) = 0;
+  // An active health check; `done(healthy, why)` runs once, later. The default: always healthy.
+  virtual void probe(std::function<void(bool healthy, std::string why)> done) { done(true, ""); }
 };
 
 }  // namespace sb::inference

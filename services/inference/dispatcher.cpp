@@ -55,7 +55,30 @@ Dispatcher::Dispatcher(EventLoop& loop, DispatchOptions options)
       random_(std::random_device{}()),
       balancer_(clock_, random_, options.failure) {}
 
-Dispatcher::~Dispatcher() { *alive_ = false; }
+Dispatcher::~Dispatcher() {
+  *alive_ = false;
+  if (probe_timer_) loop_.cancel(probe_timer_);
+}
+
+void Dispatcher::startProbes() {
+  if (options_.probe_interval.count() <= 0 || probe_timer_) return;
+  probeAll();
+  probe_timer_ = loop_.every(options_.probe_interval, [this] { probeAll(); });
+}
+
+void Dispatcher::probeAll() {
+  for (WorkerId id = 0; id < backends_.size(); ++id) {
+    backends_[id]->probe([this, alive = alive_, id](bool healthy, std::string why) {
+      if (!*alive || probe_down_[id] == !healthy) return;
+      probe_down_[id] = !healthy;
+      balancer_.setDraining(id, !healthy);  // out of rotation, streams in flight finish
+      if (healthy)
+        spdlog::info("backend {} passed its probe: back in rotation", specs_[id].name);
+      else
+        spdlog::warn("backend {} failed its probe, out of rotation: {}", specs_[id].name, why);
+    });
+  }
+}
 
 void Dispatcher::addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend) {
   WorkerSpec w;
@@ -66,6 +89,7 @@ void Dispatcher::addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backe
   balancer_.upsert(specs_.size(), w);
   specs_.push_back(std::move(spec));
   backends_.push_back(std::move(backend));
+  probe_down_.push_back(false);
 }
 
 uint32_t Dispatcher::capacity() const {

@@ -25,6 +25,7 @@ struct DispatchOptions {
   Millis idle_timeout{30000};         // longest gap between tokens
   uint32_t max_tries = 2;             // backends tried before the first token
   FailurePolicy failure;              // passive health per backend
+  Millis probe_interval{0};           // active health checks; 0: none
 };
 
 // The `chat` op: picks a backend for the request's model by least connection (the router's
@@ -38,6 +39,9 @@ class Dispatcher {
   ~Dispatcher();
 
   void addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend);
+  // Starts the periodic active probes (with probe_interval set): a backend failing its probe
+  // takes no new streams until it passes one.
+  void startProbes();
   void chat(const CallPtr& call);
   // Per backend, Prometheus text: in flight, requests, tokens (rate() gives tokens/s), time to
   // first token, errors by kind.
@@ -56,6 +60,7 @@ class Dispatcher {
   void settle(const JobPtr& job, Outcome outcome);
   void armTimer(const JobPtr& job, Millis after, std::string why);
   Counter& errors(WorkerId backend, const char* kind);
+  void probeAll();
 
   EventLoop& loop_;
   DispatchOptions options_;
@@ -65,6 +70,8 @@ class Dispatcher {
   std::vector<BackendSpec> specs_;
   std::vector<std::unique_ptr<ChatBackend>> backends_;
   MetricsRegistry metrics_;
+  std::vector<bool> probe_down_;
+  EventLoop::TimerId probe_timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

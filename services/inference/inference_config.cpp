@@ -90,7 +90,11 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   app.add_option("--max-tries", c.dispatch.max_tries, "Backends tried before the first token")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  int64_t fail_timeout_ms = 10000;
+  int64_t fail_timeout_ms = 10000, probe_ms = 0;
+  app.add_option("--probe-interval-ms", probe_ms,
+                 "Active health check of openai backends (GET /v1/models); 0: off")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--max-fails", c.dispatch.failure.max_fails,
                  "Backend failures within the window that cool it down; 0 disables")
       ->capture_default_str();
@@ -115,6 +119,7 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   c.dispatch.first_token_timeout = Millis(first_ms);
   c.dispatch.idle_timeout = Millis(idle_ms);
   c.dispatch.failure.fail_timeout = Millis(fail_timeout_ms);
+  c.dispatch.probe_interval = Millis(probe_ms);
   c.connect_timeout = Millis(connect_ms);
   c.demo.first_token = Millis(demo_first_ms);
   for (const auto& text : backends) {
@@ -159,6 +164,7 @@ int runInference(InferenceConfig& c) {
                  b.spec.backup ? ", backup" : "");
     dispatcher.addBackend(b.spec, std::move(backend));
   }
+  dispatcher.startProbes();
   // The router learns our capacity and models from the backends.
   c.worker.capacity = dispatcher.capacity();
   if (c.worker.models.empty()) c.worker.models = dispatcher.models();

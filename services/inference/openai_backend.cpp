@@ -81,6 +81,40 @@ void OpenAiBackend::cancel(StreamId id) {
   end(id, {});
 }
 
+void OpenAiBackend::probe(std::function<void(bool healthy, std::string why)> done) {
+  struct Probe {
+    std::function<void(bool, std::string)> done;
+    EventLoop::TimerId timer = 0;
+    http::HttpClient::TransferId transfer = 0;
+  };
+  auto p = std::make_shared<Probe>();
+  p->done = std::move(done);
+  http::Request r;
+  r.url = options_.base_url + "/v1/models";
+  if (!options_.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options_.api_key);
+  r.connect_timeout = options_.connect_timeout;
+  p->transfer = http_.start(
+      std::move(r), [](long, std::string_view) {},
+      [this, alive = alive_, p](const http::Result& res) {
+        if (!*alive || !p->done) return;
+        loop_.cancel(p->timer);
+        auto done = std::move(p->done);
+        if (res.ok && res.status == 200)
+          done(true, "");
+        else
+          done(false, res.ok ? "GET /v1/models answered HTTP " + std::to_string(res.status)
+                             : "GET /v1/models: " + res.error);
+      });
+  std::shared_ptr<bool> alive = alive_;
+  p->timer = loop_.after(options_.probe_timeout, [this, alive, p] {
+    if (!*alive || !p->done) return;
+    http_.cancel(p->transfer);
+    auto done = std::move(p->done);
+    done(false, "GET /v1/models: no answer within " +
+                    std::to_string(options_.probe_timeout.count()) + " ms");
+  });
+}
+
 void OpenAiBackend::onData(StreamId id, long status, std::string_view bytes) {
   auto it = streams_.find(id);
   if (it == streams_.end() || it->second->ended) return;

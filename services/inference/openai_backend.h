@@ -15,6 +15,7 @@ struct OpenAiOptions {
   std::string base_url;  // "http://host:8000": /v1/chat/completions is appended
   std::string api_key;   // sent as a Bearer token when set; never logged
   Millis connect_timeout{2000};
+  Millis probe_timeout{5000};
   size_t max_error_body = 64 * 1024;  // of a non-200 answer, kept for its message
   size_t max_event_bytes = 1 << 20;   // one SSE event
 };
@@ -30,6 +31,8 @@ class OpenAiBackend : public ChatBackend {
 
   StreamId start(const ChatRequest& request, ChatEvents events) override;
   void cancel(StreamId id) override;
+  // GET {base}/v1/models: healthy on a 200 within the probe timeout.
+  void probe(std::function<void(bool healthy, std::string why)> done) override;
 
  private:
   struct Stream;

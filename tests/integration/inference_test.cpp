@@ -447,5 +447,49 @@ TEST(Inference, FailingBackendsCoolDownRefusingOnesDoNot) {
       std::string::npos);
 }
 
+// The optional active probe: a backend whose GET /v1/models fails leaves rotation even though
+// it would still accept chats, and comes back once it passes again.
+TEST(Inference, ABackendFailingItsProbeLeavesRotationUntilItPasses) {
+  std::atomic<bool> models_ok{false};
+  std::atomic<int> probes{0}, chats{0};
+  FakeHttp primary([&](FakeHttp::Exchange& ex) {
+    if (ex.path == "/v1/models") {
+      ++probes;
+      if (models_ok)
+        ex.write("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"data\":[]}");
+      else
+        answer(ex, 500);
+      return;
+    }
+    ++chats;
+    streamHello(ex);
+  });
+  FakeHttp backup([](FakeHttp::Exchange& ex) {
+    if (ex.path == "/v1/models")
+      ex.write("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"data\":[]}");
+    else
+      streamHello(ex);
+  });
+  Bus bus;
+  auto d = startDispatch(
+      bus, "infer",
+      {"--llm-backend", "kind=openai,url=" + primary.base() + ",name=primary", "--llm-backend",
+       "kind=openai,url=" + backup.base() + ",name=backup,backup", "--probe-interval-ms", "100"});
+  ASSERT_TRUE(waitUntil([&] { return probes >= 2; }, 5s));  // a failed probe has been seen
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto r = client->call("infer", "chat", chatBody("hi"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  EXPECT_EQ(replyOf(r)["backend"], "backup");
+  EXPECT_EQ(chats, 0);
+  models_ok = true;
+  int seen = probes;
+  ASSERT_TRUE(waitUntil([&] { return probes >= seen + 2; }, 5s));  // it passed since
+  r = client->call("infer", "chat", chatBody("hi"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  EXPECT_EQ(replyOf(r)["backend"], "primary");
+}
+
 }  // namespace
 }  // namespace sb::test
