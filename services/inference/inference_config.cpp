@@ -150,6 +150,7 @@ int runInference(InferenceConfig& c) {
     if (b.kind == "openai") {
       OpenAiOptions o;
       o.base_url = b.url;
+      if (!b.spec.models.empty()) o.default_model = b.spec.models.front();
       o.connect_timeout = c.connect_timeout;
       if (!b.api_key_env.empty()) {
         const char* key = std::getenv(b.api_key_env.c_str());

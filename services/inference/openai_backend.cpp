@@ -56,7 +56,8 @@ ChatBackend::StreamId OpenAiBackend::start(const ChatRequest& request, ChatEvent
   auto s = std::make_unique<Stream>(options_.max_event_bytes);
   s->events = std::move(events);
   json body = request.params.is_object() ? request.params : json::object();
-  body["model"] = request.model;
+  std::string model = request.model.empty() ? options_.default_model : request.model;
+  if (!model.empty()) body["model"] = model;
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}};
   http::Request r;

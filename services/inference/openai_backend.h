@@ -18,6 +18,7 @@ struct OpenAiOptions {
   Millis probe_timeout{5000};
   size_t max_error_body = 64 * 1024;  // of a non-200 answer, kept for its message
   size_t max_event_bytes = 1 << 20;   // one SSE event
+  std::string default_model{};  // sent when a request names none (servers such as vLLM want one)
 };
 
 // Any OpenAI-compatible server (vLLM, TGI, Ollama, llama.cpp server, OpenAI):

@@ -194,5 +194,34 @@ TEST(OpenAiBackend, UsageIsCountedWhenTheBackendReportsNone) {
   EXPECT_EQ(r.outcome.usage.prompt_tokens, -1);
 }
 
+// A request that names no model gets the backend's default one, or none at all.
+TEST(OpenAiBackend, AnUnnamedModelIsTheBackendsDefault) {
+  for (std::string fallback : {"llama3", ""}) {
+    json seen;
+    FakeHttp server([&](FakeHttp::Exchange& ex) {
+      seen = json::parse(ex.body, nullptr, false);
+      ex.write(kSseHead);
+      ex.write(chunk("x", "stop"));
+      ex.write("data: [DONE]\n\n");
+    });
+    EventLoop loop;
+    http::HttpClient http(loop);
+    OpenAiOptions o;
+    o.base_url = server.base();
+    o.default_model = fallback;
+    OpenAiBackend backend(loop, http, o);
+    bool ended = false;
+    backend.start({"", {{"messages", json::array()}}},
+                  {nullptr, [&](const ChatOutcome&) { ended = true; }});
+    auto until = SteadyClock::now() + 10s;
+    while (!ended && SteadyClock::now() < until) loop.runOnce(20ms);
+    ASSERT_TRUE(ended);
+    if (fallback.empty())
+      EXPECT_FALSE(seen.contains("model")) << seen.dump();
+    else
+      EXPECT_EQ(seen["model"], fallback);
+  }
+}
+
 }  // namespace
 }  // namespace sb::inference
