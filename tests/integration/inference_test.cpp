@@ -3,7 +3,11 @@
 // the LLM backend (a scripted server speaking the OpenAI wire format) as a closed connection.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -12,6 +16,7 @@
 
 #include "bus.h"
 #include "fake_http.h"
+#include "listener.h"
 #include "sb/common/json_body.h"
 #include "session_bus.h"
 
@@ -489,6 +494,59 @@ TEST(Inference, ABackendFailingItsProbeLeavesRotationUntilItPasses) {
   r = client->call("infer", "chat", chatBody("hi"), o);
   ASSERT_TRUE(r.status.ok()) << r.status.message;
   EXPECT_EQ(replyOf(r)["backend"], "primary");
+}
+
+// The request's deadline ends a stream that is still going: the caller hears
+// DEADLINE_EXCEEDED and the backend's connection is closed (its work stops).
+TEST(Inference, TheDeadlineEndsTheStreamAndTheBackendWork) {
+  std::atomic<bool> closed{false}, served{false};
+  FakeHttp endless([&](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(chunk("tick"));
+    closed = ex.awaitClose(10s);  // would stream on; only a cancel ends it
+    served = true;
+  });
+  Bus bus;
+  auto d = startDispatch(bus, "infer", {"--llm-backend", "kind=openai,url=" + endless.base()});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 500ms;
+  auto r = client->call("infer", "chat", chatBody("hi"), o);
+  EXPECT_EQ(r.status.code, ErrorCode::kDeadlineExceeded) << r.status.message;
+  EXPECT_EQ(text(r), "tick");
+  ASSERT_TRUE(waitUntil([&] { return served.load(); }, 5s));
+  EXPECT_TRUE(closed);
+}
+
+// A backend that accepts no connection (its accept queue is full, so SYNs go unanswered) ends
+// in the connect timeout, not at the deadline, and counts as a connect failure.
+TEST(Inference, TheConnectTimeoutEndsAnUnansweredConnect) {
+  int port = 0;
+  int listener = listenOnLoopback(port, 0);  // never accepted
+  int filler = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  // One connection fills a backlog of 0; the kernel drops the SYNs of the next ones.
+  ASSERT_EQ(connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  Bus bus;
+  auto d =
+      startDispatch(bus, "infer",
+                    {"--llm-backend", "kind=openai,url=http://127.0.0.1:" + std::to_string(port),
+                     "--connect-timeout-ms", "300", "--max-tries", "1"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto t0 = SteadyClock::now();
+  auto r = client->call("infer", "chat", chatBody("hi"), o);
+  auto took = SteadyClock::now() - t0;
+  EXPECT_EQ(r.status.code, ErrorCode::kUnavailable) << r.status.message;
+  EXPECT_NE(r.status.message.find("cannot reach the backend"), std::string::npos)
+      << r.status.message;
+  EXPECT_LT(took, 5s);  // the connect timeout, well before the 10 s deadline
+  close(filler);
+  close(listener);
 }
 
 }  // namespace
