@@ -161,7 +161,8 @@ int runInference(InferenceConfig& c) {
     } else {
       backend = std::make_unique<DemoBackend>(loop, c.demo);
     }
-    spdlog::info("backend {}: {} {}, max_conns {}{}", b.spec.name, b.kind, b.url, b.spec.max_conns,
+    spdlog::info("backend {}: {}{}{}, max_conns {}{}", b.spec.name, b.kind,
+                 b.url.empty() ? "" : " ", b.url, b.spec.max_conns,
                  b.spec.backup ? ", backup" : "");
     dispatcher.addBackend(b.spec, std::move(backend));
   }

@@ -57,10 +57,11 @@ void answer(FakeHttp::Exchange& ex, int status) {
            " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
 }
 
-Process startDispatch(Bus& bus, const std::string& name, std::vector<std::string> args) {
-  std::vector<std::string> all{"--router", bus.backend(), "--name", name, "--log-level", "warn"};
+Process startDispatch(Bus& bus, const std::string& name, std::vector<std::string> args,
+                      std::vector<std::string> env = {}) {
+  std::vector<std::string> all{"--router", bus.backend(), "--name", name, "--log-level", "info"};
   all.insert(all.end(), args.begin(), args.end());
-  Process p = Process::start("sb-inference-dispatch", all);
+  Process p = Process::start("sb-inference-dispatch", all, std::move(env));
   if (!p.awaitReady(10s)) throw std::runtime_error("dispatch did not register: " + p.log());
   return p;
 }
@@ -178,9 +179,17 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
 }
 
 TEST(Inference, ABackendsRejectionIsInvalidArgument) {
-  FakeHttp rejecting([](FakeHttp::Exchange& ex) { answer(ex, 400); });
+  std::string auth;
+  FakeHttp rejecting([&](FakeHttp::Exchange& ex) {
+    auth = ex.headers["authorization"];
+    answer(ex, 400);
+  });
   Bus bus;
-  auto d = startDispatch(bus, "infer", {"--llm-backend", "kind=openai,url=" + rejecting.base()});
+  // The API key comes from the environment variable the backend names, and is never logged.
+  auto d = startDispatch(
+      bus, "infer",
+      {"--llm-backend", "kind=openai,url=" + rejecting.base() + ",api_key_env=SB_TEST_LLM_KEY"},
+      {"SB_TEST_LLM_KEY=sk-test-4242"});
   auto client = bus.client();
   auto r = client->call("infer", "chat", chatBody("hello"), {});
   EXPECT_EQ(r.status.code, ErrorCode::kInvalidArgument);
@@ -189,6 +198,8 @@ TEST(Inference, ABackendsRejectionIsInvalidArgument) {
   EXPECT_EQ(client->call("infer", "chat", packJson({{"messages", json::array()}}), {}).status.code,
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(rejecting.requests(), 1u);
+  EXPECT_EQ(auth, "Bearer sk-test-4242");
+  EXPECT_EQ(d.log().find("sk-test-4242"), std::string::npos) << d.log();
 }
 
 TEST(Inference, ClientCancelClosesTheBackendConnectionWithin200ms) {
