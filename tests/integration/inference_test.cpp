@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "fake_http.h"
 #include "listener.h"
+#include "openai_wire.h"
 #include "sb/common/json_body.h"
 #include "session_bus.h"
 
@@ -27,34 +28,17 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using proto::ErrorCode;
 
-const char* kSseHead =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
-
-std::string chunk(const std::string& content, const char* finish = nullptr) {
-  json c = {{"choices",
-             {{{"index", 0},
-               {"delta", content.empty() ? json::object() : json{{"content", content}}},
-               {"finish_reason", finish ? json(finish) : json(nullptr)}}}}};
-  return "data: " + c.dump() + "\n\n";
-}
-
 // A server that streams "Hello world" with usage, the way vLLM or OpenAI do.
 void streamHello(FakeHttp::Exchange& ex) {
   ex.write(kSseHead);
-  ex.write(chunk("Hello"));
-  ex.write(chunk(" world", "stop"));
-  ex.write(
-      "data: " +
-      json{{"choices", json::array()}, {"usage", {{"prompt_tokens", 3}, {"completion_tokens", 2}}}}
-          .dump() +
-      "\n\n");
+  ex.write(sseChunk("Hello"));
+  ex.write(sseChunk(" world", "stop"));
+  ex.write(sseUsage(3, 2));
   ex.write("data: [DONE]\n\n");
 }
 
 void answer(FakeHttp::Exchange& ex, int status) {
-  std::string body = json{{"error", {{"message", "status " + std::to_string(status)}}}}.dump();
-  ex.write("HTTP/1.1 " + std::to_string(status) +
-           " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  ex.write(errorAnswer(status, "status " + std::to_string(status)));
 }
 
 Process startDispatch(Bus& bus, const std::string& name, std::vector<std::string> args,
@@ -157,7 +141,7 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
   std::atomic<int> good_hits{0};
   FakeHttp breaking([](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("Partial"));
+    ex.write(sseChunk("Partial"));
   });  // then the connection drops
   FakeHttp good([&](FakeHttp::Exchange& ex) {
     ++good_hits;
@@ -207,7 +191,7 @@ TEST(Inference, ClientCancelClosesTheBackendConnectionWithin200ms) {
   std::atomic<int64_t> closed_at_ns{0};
   FakeHttp slow([&](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("first"));
+    ex.write(sseChunk("first"));
     if (ex.awaitClose(5s)) closed_at_ns = SteadyClock::now().time_since_epoch().count();
     closed_after_ms = 0;
   });
@@ -241,7 +225,7 @@ TEST(Inference, FirstTokenAndIdleTimeoutsEndTheRequest) {
   });
   FakeHttp stalling([](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("one"));
+    ex.write(sseChunk("one"));
     ex.awaitClose(5s);  // then nothing more
   });
   Bus bus;
@@ -305,9 +289,9 @@ TEST(Inference, LeastConnectionSpreadsStreamsOverBackends) {
     return [&](FakeHttp::Exchange& ex) {
       ++hits;
       ex.write(kSseHead);
-      ex.write(chunk("x"));
+      ex.write(sseChunk("x"));
       while (!release) std::this_thread::sleep_for(5ms);
-      ex.write(chunk("", "stop"));
+      ex.write(sseChunk("", "stop"));
       ex.write("data: [DONE]\n\n");
     };
   };
@@ -513,7 +497,7 @@ TEST(Inference, TheDeadlineEndsTheStreamAndTheBackendWork) {
   std::atomic<bool> closed{false}, served{false};
   FakeHttp endless([&](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("tick"));
+    ex.write(sseChunk("tick"));
     closed = ex.awaitClose(10s);  // would stream on; only a cancel ends it
     served = true;
   });

@@ -6,34 +6,17 @@
 
 #include "fake_http.h"
 #include "openai_backend.h"
+#include "openai_wire.h"
 
 namespace sb::inference {
 namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using test::errorAnswer;
 using test::FakeHttp;
-
-const char* kSseHead =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
-
-std::string chunk(const std::string& content, const char* finish = nullptr) {
-  json c = {{"id", "c1"},
-            {"object", "chat.completion.chunk"},
-            {"model", "m"},
-            {"choices",
-             {{{"index", 0},
-               {"delta", content.empty() ? json::object() : json{{"content", content}}},
-               {"finish_reason", finish ? json(finish) : json(nullptr)}}}}};
-  return "data: " + c.dump() + "\n\n";
-}
-
-std::string errorAnswer(int status, const std::string& message) {
-  std::string body = json{{"error", {{"message", message}, {"type", "x"}}}}.dump();
-  return "HTTP/1.1 " + std::to_string(status) +
-         " X\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
-}
+using test::kSseHead;
+using test::sseChunk;
 
 struct Streamed {
   std::string text;
@@ -64,15 +47,11 @@ TEST(OpenAiBackend, StreamsDeltasFinishReasonAndUsage) {
     seen = json::parse(ex.body, nullptr, false);
     auth = ex.headers["authorization"];
     ex.write(kSseHead);
-    ex.write(chunk("Hel"));
+    ex.write(sseChunk("Hel"));
     ex.write(": keep-alive\n\n");
-    ex.write(chunk("lo"));
-    ex.write(chunk("", "length"));
-    ex.write("data: " +
-             json{{"choices", json::array()},
-                  {"usage", {{"prompt_tokens", 9}, {"completion_tokens", 2}, {"total_tokens", 11}}}}
-                 .dump() +
-             "\n\n");
+    ex.write(sseChunk("lo"));
+    ex.write(sseChunk("", "length"));
+    ex.write(test::sseUsage(9, 2));
     ex.write("data: [DONE]\n\n");
   });
   ChatRequest req{"llama",
@@ -129,8 +108,8 @@ TEST(OpenAiBackend, UnreachableBackendIsAConnectFailure) {
 TEST(OpenAiBackend, AStreamThatStopsHalfwaySaysHowMuchWasDelivered) {
   FakeHttp server([](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("partial "));
-    ex.write(chunk("text"));
+    ex.write(sseChunk("partial "));
+    ex.write(sseChunk("text"));
   });  // closes without finish_reason or [DONE]
   Streamed r = stream(server.base());
   ASSERT_TRUE(r.ended);
@@ -158,7 +137,7 @@ TEST(OpenAiBackend, CancelFromADeltaClosesTheBackendConnection) {
   std::atomic<bool> served{false};
   FakeHttp server([&](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("first"));
+    ex.write(sseChunk("first"));
     closed = ex.awaitClose(5s);
     served = true;
   });
@@ -181,9 +160,9 @@ TEST(OpenAiBackend, CancelFromADeltaClosesTheBackendConnection) {
 TEST(OpenAiBackend, UsageIsCountedWhenTheBackendReportsNone) {
   FakeHttp server([](FakeHttp::Exchange& ex) {
     ex.write(kSseHead);
-    ex.write(chunk("a"));
-    ex.write(chunk("b"));
-    ex.write(chunk("c", "stop"));
+    ex.write(sseChunk("a"));
+    ex.write(sseChunk("b"));
+    ex.write(sseChunk("c", "stop"));
     ex.write("data: [DONE]\n\n");
   });
   Streamed r = stream(server.base());
@@ -201,7 +180,7 @@ TEST(OpenAiBackend, AnUnnamedModelIsTheBackendsDefault) {
     FakeHttp server([&](FakeHttp::Exchange& ex) {
       seen = json::parse(ex.body, nullptr, false);
       ex.write(kSseHead);
-      ex.write(chunk("x", "stop"));
+      ex.write(sseChunk("x", "stop"));
       ex.write("data: [DONE]\n\n");
     });
     EventLoop loop;
