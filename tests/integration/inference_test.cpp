@@ -135,6 +135,23 @@ TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
   EXPECT_EQ(reply["usage"]["prompt_tokens"], 3);
   EXPECT_EQ(failing_hits, 1);
   EXPECT_EQ(good_hits, 1);
+  // A backend that refuses connections is retried elsewhere just the same.
+  int closed_port = 0;
+  {
+    FakeHttp gone([](FakeHttp::Exchange&) {});
+    closed_port = gone.port();
+  }
+  auto d2 = startDispatch(
+      bus, "infer-refused",
+      {"--llm-backend",
+       "kind=openai,url=http://127.0.0.1:" + std::to_string(closed_port) +
+           ",models=refused,name=refused",
+       "--llm-backend", "kind=openai,url=" + good.base() + ",models=refused,name=good,backup"});
+  o.model = "refused";
+  r = client->call("infer", "chat", chatBody("hello"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  EXPECT_EQ(replyOf(r)["backend"], "good");
+  EXPECT_EQ(good_hits, 2);
 }
 
 TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
@@ -408,6 +425,11 @@ TEST(Inference, FailingBackendsCoolDownRefusingOnesDoNot) {
        "--llm-backend", "kind=openai,url=" + backup.base() + ",models=f|r,name=backup,backup",
        "--llm-backend", "kind=openai,url=" + refusing.base() + ",models=r,name=refusing",
        "--max-fails", "3"});
+  // Registered with the sum of its backends' max_conns (3 x 8) and the models they serve.
+  json status = bus.status();
+  ASSERT_EQ(status["workers"].size(), 1u);
+  EXPECT_EQ(status["workers"][0]["capacity"], 24);
+  EXPECT_EQ(status["workers"][0]["models"], (json{"f", "r"}));
   auto client = bus.client();
   CallOptions o;
   o.deadline = 10s;
