@@ -19,6 +19,14 @@ struct OpenAiBackend::Stream {
 
 namespace {
 
+// A stream that went wrong after its 200: retryable elsewhere while no text was delivered,
+// broken once some was (resending would repeat it).
+ChatOutcome midStreamFailure(ChatOutcome out, std::string message) {
+  out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+  out.message = std::move(message);
+  return out;
+}
+
 // The failure a non-200 status stands for.
 ChatFailure classify(long status) {
   if (status == 408 || status == 429 || status >= 500) return ChatFailure::kRetryable;
@@ -129,12 +137,8 @@ void OpenAiBackend::onData(StreamId id, long status, std::string_view bytes) {
   bool ok = s.sse.feed(bytes, [&](const http::SseEvent& e) {
     if (!s.ended) onEvent(id, s, e);
   });
-  if (!ok && !s.ended) {
-    ChatOutcome out = s.out;
-    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
-    out.message = "unreadable stream from the backend: " + s.sse.error();
-    end(id, std::move(out));
-  }
+  if (!ok && !s.ended)
+    end(id, midStreamFailure(s.out, "unreadable stream from the backend: " + s.sse.error()));
 }
 
 void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event) {
@@ -146,17 +150,11 @@ void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event)
   }
   json j = json::parse(event.data, nullptr, false);
   if (!j.is_object()) {
-    ChatOutcome out = s.out;
-    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
-    out.message = "the backend sent an event that is not a JSON object";
-    end(id, std::move(out));
+    end(id, midStreamFailure(s.out, "the backend sent an event that is not a JSON object"));
     return;
   }
   if (j.contains("error")) {
-    ChatOutcome out = s.out;
-    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
-    out.message = errorMessage(200, event.data);
-    end(id, std::move(out));
+    end(id, midStreamFailure(s.out, errorMessage(200, event.data)));
     return;
   }
   if (j.contains("usage") && j["usage"].is_object()) {
@@ -200,9 +198,8 @@ void OpenAiBackend::onDone(StreamId id, const http::Result& result) {
   } else if (!out.finish_reason.empty() && result.ok) {
     out.failure = ChatFailure::kNone;  // finished without a [DONE] line: some servers do that
   } else {
-    out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
-    out.message = result.ok ? "the backend closed the stream before it finished"
-                            : "the stream from the backend broke: " + result.error;
+    out = midStreamFailure(out, result.ok ? "the backend closed the stream before it finished"
+                                          : "the stream from the backend broke: " + result.error);
   }
   end(id, std::move(out));
 }
