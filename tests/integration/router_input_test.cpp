@@ -56,15 +56,17 @@ class RouterInput : public ::testing::Test {
     EXPECT_EQ(r.body, "still here");
   }
 
-  std::string request(uint32_t version, uint64_t id) {
+  // A request header; with `to`, addressed to that worker only.
+  std::string request(uint32_t version, uint64_t id, const std::string& to = "") {
     msgpack::sbuffer buf;
     msgpack::packer<msgpack::sbuffer> pk(buf);
-    pk.pack_map(5);
+    pk.pack_map(to.empty() ? 5 : 6);
     pk.pack("v"), pk.pack(version);
     pk.pack("k"), pk.pack(1);
     pk.pack("id"), pk.pack(id);
     pk.pack("svc"), pk.pack("echo");
     pk.pack("op"), pk.pack("echo");
+    if (!to.empty()) pk.pack("to"), pk.pack(to);
     return std::string(buf.data(), buf.size());
   }
 
@@ -115,10 +117,12 @@ TEST_F(RouterInput, ClientsMayNotSendWorkerKinds) {
 }
 
 TEST_F(RouterInput, DuplicateRequestIdIsRefusedWhileTheFirstRuns) {
-  auto slow = bus_->startEcho("slow", {"--delay-ms", "500", "--model", "slow"});
-  // Both go to the same slow path; the second reuses the id while the first is in flight.
-  sendRaw({request(1, 9), ""});
-  sendRaw({request(1, 9), ""});
+  auto slow = bus_->startEcho("slow", {"--delay-ms", "500"});
+  // Both go to the slow worker (by name: the fixture's fast one would otherwise answer the
+  // first before a descheduled test sends the second); the second reuses the id while the
+  // first is still in flight.
+  sendRaw({request(1, 9, "slow"), ""});
+  sendRaw({request(1, 9, "slow"), ""});
   auto h = expectError(ErrorCode::kInvalidArgument);
   EXPECT_NE(std::string(h.message).find("already in flight"), std::string::npos) << h.message;
 }
