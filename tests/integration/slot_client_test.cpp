@@ -3,6 +3,8 @@
 // at once, not at its deadline, for single commands and transactions alike.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "fake_redis.h"
 #include "sb/common/redis/slot_client.h"
 
@@ -142,6 +144,38 @@ TEST(SlotClientRetries, TryagainClusterdownAndReadonlyAreRetriedUntilTheyClear) 
   EXPECT_EQ(o.counters.readonly, 1u);
   EXPECT_EQ(node.count("GET"), 5u);
   EXPECT_GE(node.count("CLUSTER"), 2u);  // the start, and a refresh after CLUSTERDOWN/READONLY
+}
+
+// While a slot changes owner the nodes can point at each other for a moment: the source (A)
+// already says MOVED to the target (B) and lists B as owner, while B, not yet told, still
+// says MOVED back to A and lists A. Following at once, sixteen hops go by in milliseconds;
+// with backoff after the first few, a 100 ms disagreement passes and the command succeeds.
+TEST(SlotClientRedirects, ABriefMovedPingPongBetweenTwoNodesIsRiddenOut) {
+  int port_a = 0, port_b = 0;
+  std::atomic<int64_t> first_ns{0};
+  auto b_caught_up = [&] {
+    int64_t f = first_ns.load();
+    return f != 0 && SteadyClock::now().time_since_epoch().count() - f > 100'000'000;
+  };
+  FakeRedis b([&](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "CLUSTER") return allSlotsTo(b_caught_up() ? port_b : port_a);
+    if (argv[0] == "PING") return "+PONG\r\n";
+    int64_t zero = 0;
+    first_ns.compare_exchange_strong(zero, SteadyClock::now().time_since_epoch().count());
+    if (!b_caught_up()) return "-MOVED 866 127.0.0.1:" + std::to_string(port_a) + "\r\n";
+    return bulk("ok");
+  });
+  port_b = b.port();
+  FakeRedis a([&](const std::vector<std::string>& argv) -> std::string {
+    if (argv[0] == "CLUSTER") return allSlotsTo(port_b);
+    if (argv[0] == "PING") return "+PONG\r\n";
+    return "-MOVED 866 127.0.0.1:" + std::to_string(port_b) + "\r\n";
+  });
+  port_a = a.port();
+  Outcome o = runOnce(a, false);
+  ASSERT_TRUE(o.result.status.ok()) << o.result.status.message;
+  EXPECT_EQ(o.result.reply.str, "ok");
+  EXPECT_GT(o.counters.moved, 4u);  // the disagreement outlasted the immediate follows
 }
 
 }  // namespace

@@ -18,7 +18,8 @@ struct SlotClient::Op {
   int redirects = 0;
   int attempts = 0;
   uint32_t generation = 0;  // which attempt a reply belongs to
-  bool has_ask = false;
+  bool has_ask = false;     // the next try goes to `ask`, after ASKING
+  bool has_moved = false;   // the next try goes to `ask` (a MOVED target), whatever the map says
   Node ask;
   bool done = false;
   bool waiting = false;  // the command succeeded; WAIT's reply completes the op
@@ -28,6 +29,9 @@ struct SlotClient::Op {
 };
 
 namespace {
+
+// Redirections followed at once; later ones of the same command wait 10, 20, ... 200 ms.
+constexpr int kImmediateRedirects = 4;
 
 const char* failureText(Failure f) {
   switch (f) {
@@ -146,7 +150,7 @@ void SlotClient::execute(const OpPtr& op) {
   }
   Node target;
   bool replica = false;
-  if (op->has_ask) {
+  if (op->has_ask || op->has_moved) {
     target = op->ask;
   } else {
     const Shard* shard = map_.shardFor(op->slot);
@@ -203,6 +207,7 @@ void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failur
     return;
   }
   if (!r) {
+    op->has_moved = false;  // the refreshed map decides where the retry goes
     ++counters_.connection_errors;
     std::string why = std::string(failureText(failure));
     requestRefresh();
@@ -235,15 +240,31 @@ void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failur
       ++counters_.moved;
       map_.moveSlot(op->slot, op->ask);
       op->has_ask = false;
+      // The retry follows the redirection itself: a refresh answered meanwhile by a node that
+      // has not caught up must not send it back where it came from.
+      op->has_moved = true;
       requestRefresh();
     } else {
       ++counters_.ask;
       op->has_ask = true;  // ASKING + the command to op->ask, this once; the map stays
+      op->has_moved = false;
     }
-    execute(op);
+    // While a slot changes hands the nodes may disagree for a moment (the source already says
+    // MOVED, the target does not know yet and points back): after a few immediate follows,
+    // back off a little each time, so such a window passes within the redirection budget.
+    if (op->redirects <= kImmediateRedirects) {
+      execute(op);
+      return;
+    }
+    Millis delay(std::min<int64_t>(5LL << (op->redirects - kImmediateRedirects), 200));
+    std::weak_ptr<bool> alive = alive_;
+    loop_.after(delay, [this, alive, op] {
+      if (!alive.expired()) execute(op);
+    });
     return;
   }
   op->has_ask = false;
+  op->has_moved = false;
   if (code == "TRYAGAIN") {
     ++counters_.tryagain;
     retryLater(op, r->str);
