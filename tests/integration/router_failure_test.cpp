@@ -63,7 +63,8 @@ TEST(RouterFailure, FrozenWorkerMissesHeartbeatsAndRejoinsWhenThawed) {
   EXPECT_TRUE(waitUntil([&] { return bus.hasWorker("frozen"); }, 5s));
   load.stop();
   EXPECT_EQ(load.hung(), 0u);
-  EXPECT_EQ(load.count("OK") + load.count("UNAVAILABLE"), load.completed());
+  EXPECT_EQ(load.count("OK") + load.count("UNAVAILABLE"), load.completed())
+      << testing::PrintToString(load.outcomes());
   std::cout << "frozen worker out of rotation after "
             << std::chrono::duration_cast<Millis>(out_after).count() << " ms\n";
 }
