@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <random>
 
+#include "sb/common/json_body.h"
+
 namespace sb {
 
 using json = nlohmann::json;
@@ -10,13 +12,6 @@ using proto::ErrorCode;
 using proto::Status;
 
 namespace {
-
-std::string pack(const json& j) {
-  std::vector<uint8_t> b = json::to_msgpack(j);
-  return std::string(b.begin(), b.end());
-}
-
-json unpack(std::string_view body) { return json::from_msgpack(body, true, false); }
 
 std::string opId() {
   std::random_device rd;
@@ -37,10 +32,10 @@ ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& o, const std::str
   opts.idempotent = true;  // reads, and an append with an operation id
   // 1. History (a new session starts empty).
   json messages = json::array();
-  auto got =
-      client.call("session", "session.get", pack({{"id", o.session}, {"last", o.history}}), opts);
+  auto got = client.call("session", "session.get",
+                         packJsonValue({{"id", o.session}, {"last", o.history}}), opts);
   if (got.status.code == ErrorCode::kNotFound) {
-    auto made = client.call("session", "session.create", pack({{"id", o.session}}), opts);
+    auto made = client.call("session", "session.create", packJsonValue({{"id", o.session}}), opts);
     if (!made.status.ok() && made.status.code != ErrorCode::kFailedPrecondition) {
       out.status = made.status;  // (FAILED_PRECONDITION: created meanwhile, which is fine)
       return out;
@@ -49,7 +44,7 @@ ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& o, const std::str
     out.status = got.status;
     return out;
   } else {
-    json s = unpack(got.body);
+    json s = unpackJsonValue(got.body);
     if (s.is_object() && s.contains("messages") && s["messages"].is_array()) {
       for (const auto& m : s["messages"]) {
         if (m.is_object() && m.contains("role") && m.contains("content"))
@@ -63,25 +58,26 @@ ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& o, const std::str
   CallOptions chat = opts;
   chat.model = o.model;
   chat.idempotent = false;  // a stream is never re-dispatched
-  auto r =
-      client.call("infer", "chat", pack({{"messages", messages}}), chat, [&](const Incoming& in) {
-        json c = unpack(in.body);
-        if (!c.is_object() || !c.contains("delta") || !c["delta"].is_string()) return;
-        const std::string& d = c["delta"].get_ref<const std::string&>();
-        out.reply += d;
-        if (on_token) on_token(d);
-      });
+  auto r = client.call("infer", "chat", packJsonValue({{"messages", messages}}), chat,
+                       [&](const Incoming& in) {
+                         json c = unpackJsonValue(in.body);
+                         if (!c.is_object() || !c.contains("delta") || !c["delta"].is_string())
+                           return;
+                         const std::string& d = c["delta"].get_ref<const std::string&>();
+                         out.reply += d;
+                         if (on_token) on_token(d);
+                       });
   if (!r.status.ok()) {
     out.status = r.status;
     return out;
   }
-  json done = unpack(r.body);
+  json done = unpackJsonValue(r.body);
   if (done.is_object() && done.contains("usage")) out.usage = done["usage"];
   // 3. Both messages in one atomic append.
   json append = {{"id", o.session},
                  {"op_id", opId()},
                  {"messages", {user, {{"role", "assistant"}, {"content", out.reply}}}}};
-  auto a = client.call("session", "session.append", pack(append), opts);
+  auto a = client.call("session", "session.append", packJsonValue(append), opts);
   if (!a.status.ok()) {
     out.status = Status::error(a.status.code, "the reply was not saved: " + a.status.message);
   }

@@ -4,13 +4,21 @@
 
 namespace sb {
 
+std::string packJsonValue(const nlohmann::json& value) {
+  auto bytes = nlohmann::json::to_msgpack(value);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+nlohmann::json unpackJsonValue(std::string_view body) {
+  return nlohmann::json::from_msgpack(body.begin(), body.end(), true, false);
+}
+
 proto::Status jsonToBody(std::string_view json, std::string& body) {
   auto j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded()) {
     return proto::Status::error(proto::ErrorCode::kInvalidArgument, "not valid JSON");
   }
-  auto bytes = nlohmann::json::to_msgpack(j);
-  body.assign(bytes.begin(), bytes.end());
+  body = packJsonValue(j);
   return {};
 }
 
@@ -19,7 +27,7 @@ proto::Status bodyToJson(std::string_view body, std::string& json, int indent) {
     json = "null";
     return {};
   }
-  auto j = nlohmann::json::from_msgpack(body.begin(), body.end(), true, false);
+  auto j = unpackJsonValue(body);
   if (j.is_discarded()) {
     return proto::Status::error(proto::ErrorCode::kInvalidArgument, "body is not valid msgpack");
   }

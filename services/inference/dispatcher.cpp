@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <msgpack.hpp>
 
+#include "sb/common/json_body.h"
+
 namespace sb::inference {
 
 using json = nlohmann::json;
@@ -40,11 +42,6 @@ const char* failureName(ChatFailure f) {
     default:
       return "none";
   }
-}
-
-std::string packed(const json& j) {
-  std::vector<uint8_t> bytes = json::to_msgpack(j);
-  return std::string(bytes.begin(), bytes.end());
 }
 
 }  // namespace
@@ -87,6 +84,15 @@ void Dispatcher::addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backe
   w.backup = spec.backup;
   w.tags = spec.models;
   balancer_.upsert(specs_.size(), w);
+  const Labels labels{{"backend", spec.name}};
+  backend_metrics_.push_back(
+      {&metrics_.gauge("sb_infer_backend_inflight", "Streams open on the backend", labels),
+       &metrics_.counter("sb_infer_backend_requests_total", "Streams started on the backend",
+                         labels),
+       &metrics_.counter("sb_infer_backend_tokens_total", "Text chunks (tokens) streamed", labels),
+       &metrics_.histogram("sb_infer_backend_time_to_first_token_seconds",
+                           "From sending the request to the backend to its first token",
+                           MetricsRegistry::latencyBuckets(), labels)});
   specs_.push_back(std::move(spec));
   backends_.push_back(std::move(backend));
   probe_down_.push_back(false);
@@ -113,8 +119,7 @@ void Dispatcher::chat(const CallPtr& call) {
   msgpack::object_handle oh;  // bounded decode first: depth, sizes
   proto::Status st = call->decodeBody(oh);
   if (!st.ok()) return call->fail(st.code, st.message);
-  std::string_view body = call->body();
-  json j = json::from_msgpack(body.begin(), body.end(), true, false);
+  json j = unpackJsonValue(call->body());
   if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() ||
       j["messages"].empty()) {
     return call->fail(ErrorCode::kInvalidArgument,
@@ -153,10 +158,8 @@ void Dispatcher::dispatch(const JobPtr& job) {
   job->timed_out = false;
   job->started = loop_.now();
   balancer_.onStart(*id);
-  const Labels labels{{"backend", specs_[*id].name}};
-  metrics_.counter("sb_infer_backend_requests_total", "Streams started on the backend", labels)
-      .inc();
-  metrics_.gauge("sb_infer_backend_inflight", "Streams open on the backend", labels).inc();
+  backend_metrics_[*id].requests->inc();
+  backend_metrics_[*id].inflight->inc();
   armTimer(job, options_.first_token_timeout, "no first token");
   // The backend's callbacks own the job while the attempt runs; everything else refers to it
   // weakly, so a finished job goes with its last attempt.
@@ -172,19 +175,15 @@ void Dispatcher::dispatch(const JobPtr& job) {
 void Dispatcher::onDelta(const JobPtr& job, std::string_view text) {
   if (!job->running || job->call->done()) return;
   job->delivered += text.size();
-  const Labels labels{{"backend", specs_[job->backend].name}};
+  const BackendMetrics& m = backend_metrics_[job->backend];
   if (!job->got_token) {
     job->got_token = true;
-    metrics_
-        .histogram("sb_infer_backend_time_to_first_token_seconds",
-                   "From sending the request to the backend to its first token",
-                   MetricsRegistry::latencyBuckets(), labels)
-        .observe(std::chrono::duration<double>(loop_.now() - job->started).count());
+    m.first_token->observe(std::chrono::duration<double>(loop_.now() - job->started).count());
   }
-  metrics_.counter("sb_infer_backend_tokens_total", "Text chunks (tokens) streamed", labels).inc();
+  m.tokens->inc();
   armTimer(job, options_.idle_timeout, "no token");
   json c = {{"delta", std::string(text)}};
-  job->call->chunk(packed(c));
+  job->call->chunk(packJsonValue(c));
 }
 
 void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
@@ -196,10 +195,10 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
     if (o.usage.prompt_tokens >= 0) usage["prompt_tokens"] = o.usage.prompt_tokens;
     if (o.usage.completion_tokens >= 0) usage["completion_tokens"] = o.usage.completion_tokens;
     if (o.usage.counted) usage["counted"] = true;
-    job->call->reply(packed({{"finish_reason", o.finish_reason},
-                             {"usage", usage},
-                             {"backend", spec.name},
-                             {"delivered", job->delivered}}));
+    job->call->reply(packJsonValue({{"finish_reason", o.finish_reason},
+                                    {"usage", usage},
+                                    {"backend", spec.name},
+                                    {"delivered", job->delivered}}));
     return;
   }
   errors(job->backend, job->timed_out ? "timeout" : failureName(o.failure)).inc();
@@ -234,10 +233,7 @@ Counter& Dispatcher::errors(WorkerId backend, const char* kind) {
 void Dispatcher::settle(const JobPtr& job, Outcome outcome) {
   if (!job->running) return;
   job->running = false;
-  metrics_
-      .gauge("sb_infer_backend_inflight", "Streams open on the backend",
-             {{"backend", specs_[job->backend].name}})
-      .dec();
+  backend_metrics_[job->backend].inflight->dec();
   balancer_.onFinish(job->backend, outcome);
   if (job->timer) loop_.cancel(job->timer);
   job->timer = 0;

@@ -70,6 +70,14 @@ class Dispatcher {
   std::vector<BackendSpec> specs_;
   std::vector<std::unique_ptr<ChatBackend>> backends_;
   MetricsRegistry metrics_;
+  // Each backend's series, made once: the per-token path only bumps them.
+  struct BackendMetrics {
+    Gauge* inflight;
+    Counter* requests;
+    Counter* tokens;
+    Histogram* first_token;
+  };
+  std::vector<BackendMetrics> backend_metrics_;
   std::vector<bool> probe_down_;
   EventLoop::TimerId probe_timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "fake_http.h"
+#include "redis.h"
 #include "sb/common/http/http_client.h"
 
 namespace sb::http {
@@ -119,11 +120,7 @@ TEST(HttpClient, ErrorStatusesArriveWithTheirBodies) {
 }
 
 TEST(HttpClient, ARefusedConnectionSaysNothingWasSent) {
-  int port = 0;
-  {
-    FakeHttp gone([](FakeHttp::Exchange&) {});
-    port = gone.port();
-  }  // closed: connecting is refused now
+  int port = test::freePort();  // nothing listens there: connecting is refused
   EventLoop loop;
   HttpClient client(loop);
   Result result;

@@ -136,11 +136,7 @@ TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
   EXPECT_EQ(failing_hits, 1);
   EXPECT_EQ(good_hits, 1);
   // A backend that refuses connections is retried elsewhere just the same.
-  int closed_port = 0;
-  {
-    FakeHttp gone([](FakeHttp::Exchange&) {});
-    closed_port = gone.port();
-  }
+  int closed_port = freePort();  // nothing listens there: connecting is refused
   auto d2 = startDispatch(
       bus, "infer-refused",
       {"--llm-backend",

@@ -7,6 +7,7 @@
 #include "fake_http.h"
 #include "openai_backend.h"
 #include "openai_wire.h"
+#include "redis.h"
 
 namespace sb::inference {
 namespace {
@@ -94,11 +95,7 @@ TEST(OpenAiBackend, ErrorStatusesAreClassifiedWithTheBackendsMessage) {
 }
 
 TEST(OpenAiBackend, UnreachableBackendIsAConnectFailure) {
-  int port = 0;
-  {
-    FakeHttp gone([](FakeHttp::Exchange&) {});
-    port = gone.port();
-  }
+  int port = test::freePort();  // nothing listens there: connecting is refused
   Streamed r = stream("http://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(r.ended);
   EXPECT_EQ(r.outcome.failure, ChatFailure::kConnect);
