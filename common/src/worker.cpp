@@ -171,17 +171,23 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     }
   }
 
+  // Cancels, locally and silently, every call that came over this link: the router has failed
+  // them already, so their answers would go nowhere and their slots must not count.
+  void dropCalls(size_t idx) {
+    std::vector<Call*> orphans;
+    for (auto& [key, call] : calls_) {
+      if (call->link_ == idx) orphans.push_back(call);
+    }
+    for (Call* c : orphans) c->cancelByPeer(false);
+  }
+
   // The router went silent: its requests cannot be answered any more (it has failed them),
   // so cancel them locally, drop the socket and come back after a backoff.
   void lost(size_t idx) {
     Link& link = links_[idx];
     spdlog::warn("worker {}: router {} silent for {} heartbeats; reconnecting in {} ms",
                  options_.name, link.endpoint, options_.liveness, link.backoff.count());
-    std::vector<Call*> orphans;
-    for (auto& [key, call] : calls_) {
-      if (call->link_ == idx) orphans.push_back(call);
-    }
-    for (Call* c : orphans) c->cancelByPeer(false);
+    dropCalls(idx);
     loop_.removeSocket(*link.socket);
     link.socket.reset();
     link.heard = false;
@@ -248,9 +254,12 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
           maybeFinishDrain();
           break;
         case Kind::kBye:
-          // The router does not know us (it restarted): announce again.
+          // The router does not know us (it restarted, or timed us out while we were stalled):
+          // whatever it sent us before is failed on its side, so those calls must not hold
+          // capacity it will count as free. Then announce again.
           spdlog::info("worker {}: router {} asked us to announce again", options_.name,
                        link.endpoint);
+          dropCalls(idx);
           if (!draining_) announce(idx);
           break;
         default:
