@@ -12,7 +12,7 @@
 #include "args.h"
 #include "bus.h"
 #include "demo_backend.h"
-#include "sb/common/json_body.h"
+#include "sb/core/json_body.h"
 #include "session_bus.h"
 #include "stats.h"
 

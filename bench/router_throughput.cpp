@@ -18,7 +18,7 @@
 
 #include "args.h"
 #include "process.h"
-#include "sb/common/client.h"
+#include "sb/bus/client.h"
 #include "stats.h"
 
 using namespace std::chrono_literals;

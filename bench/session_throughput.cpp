@@ -15,7 +15,7 @@
 #include "args.h"
 #include "process.h"
 #include "redis.h"
-#include "sb/common/client.h"
+#include "sb/bus/client.h"
 #include "session_bus.h"
 #include "stats.h"
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "sb/common/worker_config.h"
+#include "sb/bus/worker_config.h"
 
 namespace sb::echo {
 

@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "echo_service.h"
-#include "sb/common/config.h"
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
+#include "sb/core/config.h"
 
 namespace sb::echo {
 

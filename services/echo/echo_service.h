@@ -4,7 +4,7 @@
 #include <memory>
 #include <random>
 
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
 
 namespace sb::echo {
 

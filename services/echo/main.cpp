@@ -1,5 +1,5 @@
 #include "echo_config.h"
-#include "sb/common/signals.h"
+#include "sb/core/signals.h"
 
 int main(int argc, char** argv) {
   sb::blockTerminationSignals();

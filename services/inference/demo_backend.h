@@ -5,7 +5,7 @@
 #include <unordered_map>
 
 #include "chat_backend.h"
-#include "sb/common/event_loop.h"
+#include "sb/core/event_loop.h"
 
 namespace sb::inference {
 

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <msgpack.hpp>
 
-#include "sb/common/json_body.h"
+#include "sb/core/json_body.h"
 
 namespace sb::inference {
 

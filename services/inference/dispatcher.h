@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "chat_backend.h"
-#include "sb/common/balancer.h"
-#include "sb/common/metrics.h"
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
+#include "sb/metrics/metrics.h"
+#include "sb/policy/balancer.h"
 
 namespace sb::inference {
 

@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "openai_backend.h"
-#include "sb/common/http/http_client.h"
-#include "sb/common/worker_config.h"
+#include "sb/bus/worker_config.h"
+#include "sb/http/http_client.h"
 #include "sb/proto/body_codec.h"
 
 namespace sb::inference {

@@ -6,8 +6,8 @@
 
 #include "demo_backend.h"
 #include "dispatcher.h"
-#include "sb/common/config.h"
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
+#include "sb/core/config.h"
 
 namespace sb::inference {
 

@@ -5,9 +5,9 @@
 #include <unordered_map>
 
 #include "chat_backend.h"
-#include "sb/common/event_loop.h"
-#include "sb/common/http/http_client.h"
-#include "sb/common/http/sse_parser.h"
+#include "sb/core/event_loop.h"
+#include "sb/http/http_client.h"
+#include "sb/http/sse_parser.h"
 
 namespace sb::inference {
 

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sb/common/frames.h"
+#include "sb/core/frames.h"
 #include "sb/proto/body_codec.h"
 #include "sb/proto/header_codec.h"
 

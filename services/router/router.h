@@ -8,10 +8,10 @@
 
 #include <zmq.hpp>
 
-#include "sb/common/balancer.h"
-#include "sb/common/event_loop.h"
-#include "sb/common/frames.h"
-#include "sb/common/metrics.h"
+#include "sb/core/event_loop.h"
+#include "sb/core/frames.h"
+#include "sb/metrics/metrics.h"
+#include "sb/policy/balancer.h"
 #include "sb/proto/header.h"
 #include "sb/proto/status.h"
 

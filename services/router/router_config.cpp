@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sb/common/signals.h"
+#include "sb/core/signals.h"
 
 namespace sb::router {
 

@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "router.h"
-#include "sb/common/config.h"
+#include "sb/core/config.h"
 
 namespace sb::router {
 

@@ -6,13 +6,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "sb/common/chat_turn.h"
-#include "sb/common/client.h"
-#include "sb/common/config.h"
-#include "sb/common/json_body.h"
-#include "sb/common/keyslot.h"
-#include "sb/common/redis/slot_map.h"
+#include "sb/bus/client.h"
+#include "sb/compose/chat_turn.h"
+#include "sb/core/config.h"
+#include "sb/core/json_body.h"
+#include "sb/policy/keyslot.h"
 #include "sb/proto/body_codec.h"
+#include "sb/redis/slot_map.h"
 #include "status_table.h"
 
 namespace sb::sbctl {

@@ -1,4 +1,4 @@
-#include "sb/common/signals.h"
+#include "sb/core/signals.h"
 #include "session_config.h"
 
 int main(int argc, char** argv) {

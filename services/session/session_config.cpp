@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sb/common/worker_config.h"
+#include "sb/bus/worker_config.h"
 
 namespace sb::session {
 

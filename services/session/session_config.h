@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "sb/common/config.h"
-#include "sb/common/redis/slot_client.h"
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
+#include "sb/core/config.h"
+#include "sb/redis/slot_client.h"
 #include "session_service.h"
 #include "session_store.h"
 

@@ -2,8 +2,8 @@
 
 #include <random>
 
-#include "sb/common/redis/slot_client.h"
-#include "sb/common/worker.h"
+#include "sb/bus/worker.h"
+#include "sb/redis/slot_client.h"
 #include "session_store.h"
 
 namespace sb::session {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "sb/common/redis/slot_client.h"
 #include "sb/proto/status.h"
+#include "sb/redis/slot_client.h"
 
 namespace sb::session {
 

@@ -9,7 +9,7 @@
 
 #include "fake_http.h"
 #include "redis.h"
-#include "sb/common/http/http_client.h"
+#include "sb/http/http_client.h"
 
 namespace sb::http {
 namespace {

@@ -18,7 +18,7 @@
 #include "fake_http.h"
 #include "listener.h"
 #include "openai_wire.h"
-#include "sb/common/json_body.h"
+#include "sb/core/json_body.h"
 #include "session_bus.h"
 
 namespace sb::test {

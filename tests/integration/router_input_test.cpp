@@ -5,7 +5,7 @@
 #include <msgpack.hpp>
 
 #include "bus.h"
-#include "sb/common/frames.h"
+#include "sb/core/frames.h"
 #include "sb/proto/header_codec.h"
 
 namespace sb::test {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "load.h"
-#include "sb/common/keyslot.h"
+#include "sb/policy/keyslot.h"
 #include "session_bus.h"
 
 namespace sb::test {

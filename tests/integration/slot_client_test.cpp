@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "fake_redis.h"
-#include "sb/common/redis/slot_client.h"
+#include "sb/redis/slot_client.h"
 
 namespace sb::redis {
 namespace {

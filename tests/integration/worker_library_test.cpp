@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "router.h"
-#include "sb/common/client.h"
-#include "sb/common/worker.h"
+#include "sb/bus/client.h"
+#include "sb/bus/worker.h"
 #include "sb/proto/body_codec.h"
 
 namespace sb {

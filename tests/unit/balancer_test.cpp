@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "sb/common/balancer.h"
+#include "sb/policy/balancer.h"
 
 namespace sb {
 namespace {

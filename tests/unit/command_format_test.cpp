@@ -2,7 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "sb/common/redis/command_format.h"
+#include "sb/redis/command_format.h"
 
 namespace sb::redis {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "sb/common/event_loop.h"
+#include "sb/core/event_loop.h"
 
 namespace sb {
 namespace {

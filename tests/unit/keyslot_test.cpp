@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sb/common/keyslot.h"
+#include "sb/policy/keyslot.h"
 
 namespace sb {
 namespace {

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sb/common/metrics.h"
+#include "sb/metrics/metrics.h"
 
 namespace sb {
 namespace {

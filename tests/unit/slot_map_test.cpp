@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "sb/common/redis/slot_map.h"
+#include "sb/redis/slot_map.h"
 
 namespace sb::redis {
 namespace {

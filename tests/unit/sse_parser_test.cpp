@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "sb/common/http/sse_parser.h"
+#include "sb/http/sse_parser.h"
 
 namespace sb::http {
 namespace {

@@ -1,0 +1,131 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include "sb/core/clock.h"
+#include "sb/core/event_loop.h"
+#include "sb/proto/header.h"
+#include "sb/proto/status.h"
+
+namespace sb {
+
+struct WorkerOptions {
+  std::vector<std::string> routers;  // ZMQ endpoints; the worker joins every one
+  std::string service;
+  std::string name;                 // unique instance name; default host-pid-random
+  std::vector<std::string> models;  // route tags served; empty = any
+  uint32_t capacity = 16;           // requests served at once
+  uint32_t weight = 1;
+  bool backup = false;
+  Millis heartbeat{1000};
+  uint32_t liveness = 3;        // heartbeats missed before a router counts as gone
+  Millis reconnect_min{1000};   // backoff after a router went silent, doubling...
+  Millis reconnect_max{32000};  // ...up to this
+  Millis drain_timeout{60000};  // in-flight requests still running then are failed
+  proto::Limits limits;
+};
+
+struct WorkerStats {
+  uint64_t handled = 0;    // requests that ended (any way)
+  uint64_t cancelled = 0;  // cancels received for requests still running
+  uint64_t rejected = 0;   // refused: over capacity, unknown op, too large
+  uint32_t inflight = 0;
+  uint32_t peak_inflight = 0;
+};
+
+class WorkerCore;
+
+// One request being served. Handlers get a shared pointer and may keep it to answer later
+// (after a timer, Redis or a backend answered). The first of reply() / fail() ends it; chunks
+// may precede it. A Call dropped without an answer ends with INTERNAL, so no request is ever
+// left silent. After a cancel, everything the handler sends is ignored.
+class Call {
+ public:
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  uint64_t id() const { return header_.id; }
+  std::string_view service() const { return header_.service; }
+  std::string_view op() const { return header_.op; }
+  std::string_view model() const { return header_.model; }
+  std::string_view body() const;
+  // Decodes the body with the worker's limits.
+  proto::Status decodeBody(msgpack::object_handle& out) const;
+  // When the caller stops waiting (from the header's relative deadline); max() if none.
+  TimePoint deadline() const { return deadline_; }
+
+  void chunk(std::string_view body);
+  void reply(std::string_view body);
+  void fail(proto::ErrorCode code, std::string_view message);
+
+  bool done() const { return done_; }
+  bool cancelled() const { return cancelled_; }
+  // Runs once if the request is cancelled (client gone, deadline, router lost, drain timeout).
+  void onCancel(std::function<void()> fn) { on_cancel_ = std::move(fn); }
+
+ private:
+  friend class WorkerCore;
+  Call() = default;
+  void send(proto::Kind kind, std::string_view body, proto::ErrorCode code, std::string_view msg);
+  void cancelByPeer(bool notify_router);
+
+  std::weak_ptr<WorkerCore> core_;
+  size_t link_ = 0;
+  std::string key_;
+  zmq::message_t envelope_;
+  zmq::message_t header_frame_;
+  zmq::message_t body_frame_;
+  proto::Header header_;
+  TimePoint deadline_ = TimePoint::max();
+  uint64_t seq_ = 0;
+  bool done_ = false;
+  bool cancelled_ = false;
+  bool counted_ = true;  // counts toward capacity (built-in ops do not)
+  std::function<void()> on_cancel_;
+};
+
+using CallPtr = std::shared_ptr<Call>;
+using Handler = std::function<void(const CallPtr&)>;
+
+// The worker library: a service is a set of handlers registered here. It joins one or more
+// routers, announces itself, heartbeats both ways, reconnects with backoff, serves up to
+// `capacity` requests at once on the caller's event loop, and drains on request or SIGTERM.
+class Worker {
+ public:
+  Worker(zmq::context_t& context, EventLoop& loop, WorkerOptions options);
+  ~Worker();
+
+  void handle(std::string op, Handler handler);
+  // Connects and announces. Call once, after registering handlers.
+  void start();
+  // Stops taking work, finishes what it has, says bye, then calls the drained callback.
+  void drain();
+  void onDrained(std::function<void()> fn);
+  // Called once every router link has been heard from after start (the process is serving).
+  void onRegistered(std::function<void()> fn);
+
+  const std::string& name() const;
+  WorkerStats stats() const;
+  EventLoop& loop();
+
+ private:
+  std::shared_ptr<WorkerCore> core_;
+};
+
+// Convenience for a worker's main(): SIGTERM/SIGINT drain, ready-fd notified when registered,
+// runs the loop until drained. Returns the process exit code.
+int runWorker(Worker& worker, int& ready_fd);
+
+// host-pid-random: unique enough to tell instances apart in status and logs.
+std::string defaultWorkerName(std::string_view service);
+
+}  // namespace sb

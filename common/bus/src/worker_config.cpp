@@ -1,0 +1,43 @@
+#include "sb/bus/worker_config.h"
+
+namespace sb {
+
+void addWorkerOptions(CLI::App& app, WorkerOptions& o, WorkerFlags& f) {
+  o.routers = {"tcp://127.0.0.1:5556"};
+  app.add_option("--router", o.routers,
+                 "Router backend endpoint; repeat (or comma-separate) to join several")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--capacity", o.capacity, "Requests served at once")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--weight", o.weight, "Relative share of work under least-connection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--backup", o.backup, "Take work only when no primary worker can");
+  app.add_option(
+      "--name", o.name,
+      "Instance name shown in status and used by drain (default: service-host-pid-random)");
+  app.add_option("--model", o.models, "Model / route tag served; repeat for several (none: any)")
+      ->delimiter(',');
+  app.add_option("--heartbeat-ms", f.heartbeat_ms, "Heartbeat interval, both directions")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--liveness", o.liveness, "Heartbeats a router may miss before we reconnect")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--drain-timeout-ms", f.drain_timeout_ms,
+                 "Longest wait for in-flight requests when draining")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-body", o.limits.max_body_bytes, "Largest request body accepted, in bytes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+void applyWorkerOptions(WorkerOptions& o, const WorkerFlags& f) {
+  o.heartbeat = Millis(f.heartbeat_ms);
+  o.drain_timeout = Millis(f.drain_timeout_ms);
+}
+
+}  // namespace sb

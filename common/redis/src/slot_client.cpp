@@ -1,0 +1,441 @@
+#include "sb/redis/slot_client.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace sb::redis {
+
+using proto::ErrorCode;
+using proto::Status;
+
+struct SlotClient::Op {
+  uint16_t slot = 0;
+  std::vector<std::string> argv;
+  std::vector<std::vector<std::string>> transaction;  // instead of argv: MULTI ... EXEC
+  CommandOptions opts;
+  Callback cb;
+  int redirects = 0;
+  int attempts = 0;
+  uint32_t generation = 0;  // which attempt a reply belongs to
+  bool has_ask = false;     // the next try goes to `ask`, after ASKING
+  bool has_moved = false;   // the next try goes to `ask` (a MOVED target), whatever the map says
+  Node ask;
+  bool done = false;
+  bool waiting = false;  // the command succeeded; WAIT's reply completes the op
+  Reply held;
+  std::string last_error;
+  EventLoop::TimerId deadline_timer = 0;
+};
+
+namespace {
+
+// Redirections followed at once; later ones of the same command wait 10, 20, ... 200 ms.
+constexpr int kImmediateRedirects = 4;
+
+const char* failureText(Failure f) {
+  switch (f) {
+    case Failure::kConnect:
+      return "could not connect";
+    case Failure::kTimeout:
+      return "no reply in time";
+    case Failure::kClosed:
+      return "connection lost";
+    default:
+      return "error";
+  }
+}
+
+// "MOVED 3999 127.0.0.1:6381" -> slot and node. Redis 7 may leave the host out (":6381")
+// when it does not know its own address: the node that answered is then meant.
+bool parseRedirect(const std::string& text, const Node& answered, uint16_t& slot, Node& node) {
+  auto sp1 = text.find(' ');
+  auto sp2 = text.find(' ', sp1 + 1);
+  if (sp1 == std::string::npos || sp2 == std::string::npos) return false;
+  slot = static_cast<uint16_t>(std::atoi(text.c_str() + sp1 + 1));
+  std::string addr = text.substr(sp2 + 1);
+  std::string password;
+  if (!addr.empty() && addr[0] == ':') addr = answered.host + addr;
+  return parseRedisUrl(addr, node, password).ok();
+}
+
+}  // namespace
+
+SlotClient::SlotClient(EventLoop& loop, SlotClientOptions options)
+    : loop_(loop), options_(std::move(options)) {}
+
+SlotClient::~SlotClient() {
+  *alive_ = false;
+  for (auto id : timers_) loop_.cancel(id);
+  // Pending commands end with UNAVAILABLE as their connections close.
+  conns_.clear();
+  retired_.clear();
+}
+
+void SlotClient::start() {
+  switch (options_.topology) {
+    case Topology::kSingle:
+      map_ = SlotMap::single(options_.nodes.at(0));
+      break;
+    case Topology::kShards:
+      map_ = SlotMap::split(options_.nodes);
+      break;
+    case Topology::kCluster:
+      refreshing_ = true;
+      refresh(0);
+      timers_.push_back(loop_.every(options_.refresh_interval, [this] { requestRefresh(); }));
+      break;
+  }
+  timers_.push_back(loop_.every(Millis(100), [this] { maintain(); }));
+  timers_.push_back(loop_.every(options_.health_interval, [this] { pingMasters(); }));
+  pingMasters();
+}
+
+bool SlotClient::ready() const {
+  if (map_.empty() || !map_.complete()) return false;
+  for (const auto& shard : map_.shards()) {
+    auto it = master_up_.find(shard.master.address());
+    if (it == master_up_.end() || !it->second) return false;
+  }
+  return true;
+}
+
+void SlotClient::command(std::string_view key, std::vector<std::string> argv,
+                         CommandOptions options, Callback cb) {
+  auto op = std::make_shared<Op>();
+  op->argv = std::move(argv);
+  op->opts = std::move(options);
+  op->cb = std::move(cb);
+  launch(key, op);
+}
+
+void SlotClient::transaction(std::string_view key, std::vector<std::vector<std::string>> commands,
+                             CommandOptions options, Callback cb) {
+  auto op = std::make_shared<Op>();
+  op->transaction = std::move(commands);
+  op->opts = std::move(options);
+  op->cb = std::move(cb);
+  launch(key, op);
+}
+
+void SlotClient::launch(std::string_view key, const OpPtr& op) {
+  op->slot = keySlot(key);
+  if (op->opts.deadline == TimePoint{}) op->opts.deadline = loop_.now() + Millis(5000);
+  // A command stuck on a slow connection must still end at its deadline (the connection's
+  // own timeout may be later); a reply arriving after that is ignored.
+  std::weak_ptr<bool> alive = alive_;
+  op->deadline_timer = loop_.after(op->opts.deadline - loop_.now(), [this, alive, op] {
+    op->deadline_timer = 0;
+    if (alive.expired() || op->done) return;
+    unavailable(op, deadlineMessage(*op));
+  });
+  execute(op);
+}
+
+std::string SlotClient::deadlineMessage(const Op& op) {
+  return "redis did not answer before the deadline" +
+         (op.last_error.empty() ? "" : ": " + op.last_error);
+}
+
+void SlotClient::unavailable(const OpPtr& op, std::string message) {
+  ++counters_.unavailable;
+  finish(op, {Status::error(ErrorCode::kUnavailable, std::move(message)), {}});
+}
+
+void SlotClient::execute(const OpPtr& op) {
+  if (op->done) return;
+  if (loop_.now() >= op->opts.deadline) {
+    unavailable(op, deadlineMessage(*op));
+    return;
+  }
+  Node target;
+  bool replica = false;
+  if (op->has_ask || op->has_moved) {
+    target = op->ask;
+  } else {
+    const Shard* shard = map_.shardFor(op->slot);
+    if (!shard) {
+      requestRefresh();
+      retryLater(op, "no node serves slot " + std::to_string(op->slot));
+      return;
+    }
+    target = shard->master;
+    if (op->opts.read_only && options_.replica_reads && !shard->replicas.empty()) {
+      target = shard->replicas[replica_cursor_++ % shard->replicas.size()];
+      replica = true;
+    }
+  }
+  Connection* c = connectionFor(target, replica);
+  if (!c) {
+    retryLater(op, "cannot connect to " + target.address());
+    return;
+  }
+  uint32_t gen = ++op->generation;
+  if (op->has_ask) c->send({"ASKING"}, [](Reply*, Failure) {});
+  ++counters_.commands;
+  auto on_reply = [this, op, gen, target](Reply* r, Failure f) {
+    if (gen == op->generation) onReply(op, target, r, f);
+  };
+  bool sent = op->transaction.empty() ? c->send(op->argv, std::move(on_reply))
+                                      : c->sendTransaction(op->transaction, std::move(on_reply));
+  if (!sent) {
+    retryLater(op, "cannot send to " + target.address());
+    return;
+  }
+  if (op->opts.wait_replicas > 0) {
+    c->send({"WAIT", std::to_string(op->opts.wait_replicas),
+             std::to_string(op->opts.wait_timeout.count())},
+            [this, op, gen](Reply* r, Failure) {
+              if (op->done || gen != op->generation || !op->waiting) return;
+              op->waiting = false;
+              if (!r || r->type != Reply::Type::kInteger) {
+                finish(op, {Status::error(ErrorCode::kUnavailable,
+                                          "no answer to WAIT: the write's durability is unknown"),
+                            std::move(op->held)});
+                return;
+              }
+              Result res{{}, std::move(op->held), r->integer};
+              finish(op, std::move(res));
+            });
+  }
+}
+
+void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failure failure) {
+  if (op->done) return;
+  if (!*alive_) {
+    finish(op, {Status::error(ErrorCode::kUnavailable, "redis client shutting down"), {}});
+    return;
+  }
+  if (!r) {
+    op->has_moved = false;  // the refreshed map decides where the retry goes
+    ++counters_.connection_errors;
+    std::string why = std::string(failureText(failure));
+    requestRefresh();
+    if (failure != Failure::kConnect && !op->opts.retry_unknown) {
+      // The command may have run; resending could apply it twice.
+      unavailable(op, "redis " + why + " with the command in flight; its outcome is unknown");
+      return;
+    }
+    if (options_.topology != Topology::kCluster && op->attempts >= 2) {
+      // No failover will bring this node back soon: say so now rather than at the deadline.
+      unavailable(op, "redis " + why);
+      return;
+    }
+    retryLater(op, why);
+    return;
+  }
+  std::string_view code = r->errorCode();
+  if (code == "MOVED" || code == "ASK") {
+    uint16_t slot = 0;
+    if (!parseRedirect(r->str, answered, slot, op->ask)) {
+      finish(op, {Status::error(ErrorCode::kInternal, "unreadable redirection: " + r->str), {}});
+      return;
+    }
+    if (++op->redirects > options_.max_redirects) {
+      unavailable(op, "more than " + std::to_string(options_.max_redirects) +
+                          " redirections for slot " + std::to_string(op->slot));
+      return;
+    }
+    if (code == "MOVED") {
+      ++counters_.moved;
+      map_.moveSlot(op->slot, op->ask);
+      op->has_ask = false;
+      // The retry follows the redirection itself: a refresh answered meanwhile by a node that
+      // has not caught up must not send it back where it came from.
+      op->has_moved = true;
+      requestRefresh();
+    } else {
+      ++counters_.ask;
+      op->has_ask = true;  // ASKING + the command to op->ask, this once; the map stays
+      op->has_moved = false;
+    }
+    // While a slot changes hands the nodes may disagree for a moment (the source already says
+    // MOVED, the target does not know yet and points back): after a few immediate follows,
+    // back off a little each time, so such a window passes within the redirection budget.
+    if (op->redirects <= kImmediateRedirects) {
+      execute(op);
+      return;
+    }
+    Millis delay(std::min<int64_t>(5LL << (op->redirects - kImmediateRedirects), 200));
+    std::weak_ptr<bool> alive = alive_;
+    loop_.after(delay, [this, alive, op] {
+      if (!alive.expired()) execute(op);
+    });
+    return;
+  }
+  op->has_ask = false;
+  op->has_moved = false;
+  if (code == "TRYAGAIN") {
+    ++counters_.tryagain;
+    retryLater(op, r->str);
+    return;
+  }
+  if (code == "CLUSTERDOWN" || code == "LOADING" || code == "MASTERDOWN") {
+    ++counters_.clusterdown;
+    requestRefresh();
+    retryLater(op, r->str);
+    return;
+  }
+  if (code == "READONLY") {
+    // A write reached a demoted master: the map is stale.
+    ++counters_.readonly;
+    requestRefresh();
+    retryLater(op, r->str);
+    return;
+  }
+  if (code == "NOSCRIPT" && op->opts.script && op->argv.size() > 1 &&
+      (op->argv[0] == "EVALSHA" || op->argv[0] == "EVALSHA_RO")) {
+    ++counters_.noscript;
+    op->argv[0] = op->argv[0] == "EVALSHA" ? "EVAL" : "EVAL_RO";  // EVAL also caches it
+    op->argv[1] = *op->opts.script;
+    execute(op);
+    return;
+  }
+  if (op->opts.wait_replicas > 0 && !r->isError()) {
+    op->held = std::move(*r);
+    op->waiting = true;  // WAIT's reply, next on this connection, completes it
+    return;
+  }
+  finish(op, {{}, std::move(*r)});
+}
+
+void SlotClient::finish(const OpPtr& op, Result&& result) {
+  if (op->done) return;
+  op->done = true;
+  if (op->deadline_timer) loop_.cancel(op->deadline_timer);
+  op->deadline_timer = 0;
+  auto cb = std::move(op->cb);
+  cb(std::move(result));
+}
+
+void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
+  op->last_error = why;
+  ++op->attempts;
+  Millis delay(std::min<int64_t>(25LL << std::min(op->attempts, 5), 500));
+  if (loop_.now() + delay >= op->opts.deadline) {
+    unavailable(op, "redis unavailable: " + why);
+    return;
+  }
+  std::weak_ptr<bool> alive = alive_;
+  loop_.after(delay, [this, alive, op] {
+    if (alive.expired()) return;
+    execute(op);
+  });
+}
+
+Connection* SlotClient::connectionFor(const Node& node, bool replica) {
+  std::string key = node.address() + (replica ? "/ro" : "");
+  auto& c = conns_[key];
+  if (c && !c->usable()) retired_.push_back(std::move(c));  // freed outside hiredis callbacks
+  if (!c) {
+    ConnectionOptions o = options_.connection;
+    o.readonly = replica;
+    c = std::make_unique<Connection>(loop_, node, o);
+    if (!c->usable()) {
+      retired_.push_back(std::move(c));
+      return nullptr;
+    }
+  }
+  return c.get();
+}
+
+void SlotClient::requestRefresh() {
+  if (options_.topology != Topology::kCluster) return;
+  if (refreshing_ || loop_.now() - last_refresh_ < options_.min_refresh_gap) {
+    refresh_wanted_ = true;  // maintain() starts it when the gap has passed
+    return;
+  }
+  refreshing_ = true;
+  refresh(0);
+}
+
+// Asks the known nodes in turn (masters, replicas, then the seeds) for CLUSTER SLOTS.
+void SlotClient::refresh(size_t candidate) {
+  std::vector<Node> nodes;
+  auto add = [&](const Node& n) {
+    if (std::find(nodes.begin(), nodes.end(), n) == nodes.end()) nodes.push_back(n);
+  };
+  for (const auto& s : map_.shards()) add(s.master);
+  for (const auto& s : map_.shards()) {
+    for (const auto& r : s.replicas) add(r);
+  }
+  for (const auto& n : options_.nodes) add(n);
+  if (candidate >= nodes.size()) {
+    refreshing_ = false;
+    last_refresh_ = loop_.now();
+    spdlog::warn("redis cluster: no node answered CLUSTER SLOTS");
+    return;
+  }
+  Node node = nodes[candidate];
+  Connection* c = connectionFor(node, false);
+  std::weak_ptr<bool> alive = alive_;
+  auto next = [this, alive, candidate] {
+    if (alive.expired()) return;
+    // Not from inside the failing callback's stack: on the next loop turn.
+    loop_.after(Millis(0), [this, alive, candidate] {
+      if (!alive.expired()) refresh(candidate + 1);
+    });
+  };
+  if (!c || !c->send({"CLUSTER", "SLOTS"}, [this, node, next](Reply* r, Failure) {
+        if (!*alive_) return;
+        SlotMap m;
+        if (!r || r->isError() || !SlotMap::fromClusterSlots(*r, node.host, m).ok() || m.empty()) {
+          next();
+          return;
+        }
+        bool was_empty = map_.empty();
+        map_ = std::move(m);
+        refreshing_ = false;
+        last_refresh_ = loop_.now();
+        ++counters_.refreshes;
+        if (was_empty) {
+          spdlog::info("redis cluster: slot map from {}: {} masters", node.address(),
+                       map_.shards().size());
+          pingMasters();
+        }
+      })) {
+    next();
+  }
+}
+
+void SlotClient::maintain() {
+  TimePoint now = loop_.now();
+  std::vector<Connection*> all;
+  for (auto& [key, c] : conns_) {
+    if (c) all.push_back(c.get());
+  }
+  for (Connection* c : all) c->checkTimeouts(now);
+  retired_.clear();
+  if (refresh_wanted_ && !refreshing_ && now - last_refresh_ >= options_.min_refresh_gap) {
+    refresh_wanted_ = false;
+    refreshing_ = true;
+    refresh(0);
+  }
+}
+
+void SlotClient::pingMasters() {
+  for (const auto& shard : map_.shards()) {
+    Node node = shard.master;
+    Connection* c = connectionFor(node, false);
+    auto mark = [this, node](bool up) {
+      auto [it, inserted] = master_up_.try_emplace(node.address(), up);
+      if (!inserted && it->second != up) {
+        if (up)
+          spdlog::info("redis {} is up", node.address());
+        else
+          spdlog::warn("redis {} is down", node.address());
+      } else if (inserted && !up) {
+        spdlog::warn("redis {} is down", node.address());
+      }
+      it->second = up;
+    };
+    if (!c || !c->send({"PING"}, [this, mark](Reply* r, Failure) {
+          if (!*alive_) return;
+          mark(r && !r->isError());
+        })) {
+      mark(false);
+    }
+  }
+}
+
+}  // namespace sb::redis
