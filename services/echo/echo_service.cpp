@@ -10,14 +10,14 @@ struct EchoService::Job {
   CallPtr call;
   double delay_ms = 0;
   uint32_t sent = 0;
-  EventLoop::TimerId timer = 0;
+  LoopHandle timer;
   bool in_service = false;
 };
 
 EchoService::EchoService(Worker& worker, EchoOptions options)
     : worker_(worker),
       options_(options),
-      rng_(options.seed ? options.seed : std::random_device{}()),
+      rng_(options.seed ? options.seed : worker.loop().random().next()),
       lognormal_(options.mu, options.sigma) {
   worker_.handle("echo", [this](const CallPtr& call) { onEcho(call); });
 }
@@ -34,8 +34,7 @@ void EchoService::onEcho(const CallPtr& call) {
   call->onCancel([this, weak] {
     auto j = weak.lock();
     if (!j) return;
-    if (j->timer) worker_.loop().cancel(j->timer);
-    j->timer = 0;
+    j->timer.cancel();
     if (j->in_service) {
       j->in_service = false;
       release();
@@ -68,7 +67,6 @@ void EchoService::step(const std::shared_ptr<Job>& job) {
   auto slice = std::chrono::duration_cast<SteadyClock::duration>(
       std::chrono::duration<double, std::milli>(job->delay_ms / parts));
   auto run = [this, job] {
-    job->timer = 0;
     if (!job->call || job->call->done()) return;
     if (options_.chunks && job->sent < options_.chunks) {
       job->call->chunk(job->call->body());

@@ -44,14 +44,12 @@ struct DemoBackend::Stream {
   uint32_t sent = 0;
   int64_t prompt_tokens = 0;
   size_t delivered = 0;
-  EventLoop::TimerId timer = 0;
+  LoopHandle timer;
 };
 
 DemoBackend::DemoBackend(EventLoop& loop, DemoOptions options) : loop_(loop), options_(options) {}
 
-DemoBackend::~DemoBackend() {
-  for (auto& [id, s] : streams_) loop_.cancel(s->timer);
-}
+DemoBackend::~DemoBackend() = default;  // each stream's timer goes with it
 
 ChatBackend::StreamId DemoBackend::start(const ChatRequest& request, ChatEvents events) {
   StreamId id = next_id_++;
@@ -77,7 +75,6 @@ void DemoBackend::tick(StreamId id) {
   auto it = streams_.find(id);
   if (it == streams_.end()) return;
   Stream& s = *it->second;
-  s.timer = 0;
   if (s.left == 0) {
     ChatOutcome out;
     out.finish_reason = "length";
@@ -102,11 +99,6 @@ void DemoBackend::tick(StreamId id) {
   if (s.events.on_delta) s.events.on_delta(word);
 }
 
-void DemoBackend::cancel(StreamId id) {
-  auto it = streams_.find(id);
-  if (it == streams_.end()) return;
-  loop_.cancel(it->second->timer);
-  streams_.erase(it);
-}
+void DemoBackend::cancel(StreamId id) { streams_.erase(id); }
 
 }  // namespace sb::inference

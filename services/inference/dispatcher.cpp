@@ -13,6 +13,7 @@ using json = nlohmann::json;
 using proto::ErrorCode;
 
 struct Dispatcher::Job {
+  uint64_t id = 0;  // in jobs_
   CallPtr call;
   ChatRequest request;
   std::vector<WorkerId> tried;
@@ -24,7 +25,7 @@ struct Dispatcher::Job {
   bool timed_out = false;  // the running attempt ended by our first-token or idle timeout
   TimePoint started{};     // of the running attempt
   std::string last_error;
-  EventLoop::TimerId timer = 0;
+  LoopHandle timer;  // first-token or idle timeout of the running attempt
 };
 
 namespace {
@@ -47,14 +48,11 @@ const char* failureName(ChatFailure f) {
 }  // namespace
 
 Dispatcher::Dispatcher(EventLoop& loop, DispatchOptions options)
-    : loop_(loop),
-      options_(options),
-      random_(std::random_device{}()),
-      balancer_(clock_, random_, options.failure) {}
+    : loop_(loop), options_(options), balancer_(loop.clock(), loop.random(), options.failure) {}
 
 Dispatcher::~Dispatcher() {
-  *alive_ = false;
-  if (probe_timer_) loop_.cancel(probe_timer_);
+  // The calls may outlive us (the worker holds them too): their cancel must not call back.
+  for (auto& [id, job] : jobs_) job->call->onCancel(nullptr);
 }
 
 void Dispatcher::startProbes() {
@@ -64,9 +62,11 @@ void Dispatcher::startProbes() {
 }
 
 void Dispatcher::probeAll() {
+  // Backends are ours, and a backend being destroyed never calls back: `this` is safe here and
+  // in every backend callback below.
   for (WorkerId id = 0; id < backends_.size(); ++id) {
-    backends_[id]->probe([this, alive = alive_, id](bool healthy, std::string why) {
-      if (!*alive || probe_down_[id] == !healthy) return;
+    backends_[id]->probe([this, id](bool healthy, std::string why) {
+      if (probe_down_[id] == !healthy) return;
       probe_down_[id] = !healthy;
       balancer_.setDraining(id, !healthy);  // out of rotation, streams in flight finish
       if (healthy)
@@ -126,20 +126,30 @@ void Dispatcher::chat(const CallPtr& call) {
                       "a chat request is a map with a non-empty 'messages' array");
   }
   auto job = std::make_shared<Job>();
+  job->id = next_job_++;
   job->call = call;
   job->request.model = std::string(call->model());
   if (job->request.model.empty() && j.contains("model") && j["model"].is_string())
     job->request.model = j["model"].get<std::string>();
   j.erase("model");
   job->request.params = std::move(j);
-  std::weak_ptr<Job> weak = job;
-  call->onCancel([this, alive = alive_, weak] {
-    auto job = weak.lock();
-    if (!*alive || !job || !job->running) return;
-    backends_[job->backend]->cancel(job->stream);
-    settle(job, Outcome::kNeutral);
+  jobs_.emplace(job->id, job);
+  call->onCancel([this, id = job->id] {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;
+    JobPtr job = it->second;
+    if (job->running) {
+      backends_[job->backend]->cancel(job->stream);  // no on_end after a cancel
+      settle(job, Outcome::kNeutral);
+    }
+    jobs_.erase(id);
   });
   dispatch(job);
+}
+
+void Dispatcher::end(const JobPtr& job) {
+  job->call->onCancel(nullptr);
+  jobs_.erase(job->id);
 }
 
 void Dispatcher::dispatch(const JobPtr& job) {
@@ -149,6 +159,7 @@ void Dispatcher::dispatch(const JobPtr& job) {
                           ? "no backend can take a request for model '" + job->request.model + "'"
                           : "every backend tried failed; last: " + job->last_error;
     job->call->fail(ErrorCode::kUnavailable, why);
+    end(job);
     return;
   }
   job->tried.push_back(*id);
@@ -163,13 +174,9 @@ void Dispatcher::dispatch(const JobPtr& job) {
   armTimer(job, options_.first_token_timeout, "no first token");
   // The backend's callbacks own the job while the attempt runs; everything else refers to it
   // weakly, so a finished job goes with its last attempt.
-  job->stream =
-      backends_[*id]->start(job->request, {[this, alive = alive_, job](std::string_view text) {
-                                             if (*alive) onDelta(job, text);
-                                           },
-                                           [this, alive = alive_, job](const ChatOutcome& o) {
-                                             if (*alive) onEnd(job, o);
-                                           }});
+  job->stream = backends_[*id]->start(job->request,
+                                      {[this, job](std::string_view text) { onDelta(job, text); },
+                                       [this, job](const ChatOutcome& o) { onEnd(job, o); }});
 }
 
 void Dispatcher::onDelta(const JobPtr& job, std::string_view text) {
@@ -199,12 +206,14 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
                                     {"usage", usage},
                                     {"backend", spec.name},
                                     {"delivered", job->delivered}}));
+    end(job);
     return;
   }
   errors(job->backend, job->timed_out ? "timeout" : failureName(o.failure)).inc();
   if (o.failure == ChatFailure::kRejected) {
     settle(job, Outcome::kNeutral);  // the request's fault, not the backend's
     job->call->fail(ErrorCode::kInvalidArgument, o.message);
+    end(job);
     return;
   }
   settle(job, Outcome::kFailure);
@@ -223,6 +232,7 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   } else {
     job->call->fail(ErrorCode::kUnavailable, job->last_error);
   }
+  end(job);
 }
 
 Counter& Dispatcher::errors(WorkerId backend, const char* kind) {
@@ -235,17 +245,15 @@ void Dispatcher::settle(const JobPtr& job, Outcome outcome) {
   job->running = false;
   backend_metrics_[job->backend].inflight->dec();
   balancer_.onFinish(job->backend, outcome);
-  if (job->timer) loop_.cancel(job->timer);
-  job->timer = 0;
+  job->timer.cancel();
 }
 
 void Dispatcher::armTimer(const JobPtr& job, Millis after, std::string why) {
-  if (job->timer) loop_.cancel(job->timer);
-  std::weak_ptr<Job> weak = job;
-  job->timer = loop_.after(after, [this, alive = alive_, weak, after, why = std::move(why)] {
-    auto j = weak.lock();
-    if (!*alive || !j || !j->running) return;
-    j->timer = 0;
+  // The timer is the job's: when it runs, the job (and we, who own it) are alive.
+  job->timer = loop_.after(after, [this, raw = job.get(), after, why = std::move(why)] {
+    auto it = jobs_.find(raw->id);
+    if (it == jobs_.end() || !it->second->running) return;
+    JobPtr j = it->second;
     j->timed_out = true;
     backends_[j->backend]->cancel(j->stream);
     ChatOutcome o;

@@ -3,6 +3,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chat_backend.h"
@@ -56,6 +57,8 @@ class Dispatcher {
   void dispatch(const JobPtr& job);
   void onDelta(const JobPtr& job, std::string_view text);
   void onEnd(const JobPtr& job, const ChatOutcome& outcome);
+  // The call has ended: the job leaves the table.
+  void end(const JobPtr& job);
   // Ends the running attempt: counts it for the backend and clears its timers.
   void settle(const JobPtr& job, Outcome outcome);
   void armTimer(const JobPtr& job, Millis after, std::string why);
@@ -64,8 +67,6 @@ class Dispatcher {
 
   EventLoop& loop_;
   DispatchOptions options_;
-  RealClock clock_;
-  SeededRandom random_;
   LeastConnBalancer balancer_;
   std::vector<BackendSpec> specs_;
   std::vector<std::unique_ptr<ChatBackend>> backends_;
@@ -79,8 +80,11 @@ class Dispatcher {
   };
   std::vector<BackendMetrics> backend_metrics_;
   std::vector<bool> probe_down_;
-  EventLoop::TimerId probe_timer_ = 0;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  LoopHandle probe_timer_;
+  // Every running request: the dispatcher owns them, so a backend's callbacks and a call's
+  // cancel find a job by id, and the destructor can detach every call it still holds.
+  std::unordered_map<uint64_t, JobPtr> jobs_;
+  uint64_t next_job_ = 1;
 };
 
 }  // namespace sb::inference

@@ -14,7 +14,14 @@ struct OpenAiBackend::Stream {
   // callbacks return (it may be ended from inside its own parser's callback).
   bool ended = false;
   int64_t deltas = 0;  // text chunks: the completion tokens when the backend reports none
+  LoopHandle finish;   // delivers on_end once the current callbacks have returned
   explicit Stream(size_t max_event) : sse(max_event) {}
+};
+
+struct OpenAiBackend::Probe {
+  std::function<void(bool, std::string)> done;
+  LoopHandle timer;
+  http::HttpClient::TransferId transfer = 0;
 };
 
 namespace {
@@ -55,8 +62,10 @@ OpenAiBackend::OpenAiBackend(EventLoop& loop, http::HttpClient& http, OpenAiOpti
     : loop_(loop), http_(http), options_(std::move(options)) {}
 
 OpenAiBackend::~OpenAiBackend() {
-  *alive_ = false;
-  for (auto& [id, s] : streams_) http_.cancel(s->transfer);
+  for (auto& [id, s] : streams_) {
+    if (s->transfer) http_.cancel(s->transfer);
+  }
+  for (auto& [id, p] : probes_) http_.cancel(p->transfer);
 }
 
 ChatBackend::StreamId OpenAiBackend::start(const ChatRequest& request, ChatEvents events) {
@@ -91,36 +100,36 @@ void OpenAiBackend::cancel(StreamId id) {
 }
 
 void OpenAiBackend::probe(std::function<void(bool healthy, std::string why)> done) {
-  struct Probe {
-    std::function<void(bool, std::string)> done;
-    EventLoop::TimerId timer = 0;
-    http::HttpClient::TransferId transfer = 0;
-  };
-  auto p = std::make_shared<Probe>();
+  uint64_t id = next_probe_++;
+  auto& p = probes_[id];
+  p = std::make_unique<Probe>();
   p->done = std::move(done);
   http::Request r;
   r.url = options_.base_url + "/v1/models";
   if (!options_.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options_.api_key);
   r.connect_timeout = options_.connect_timeout;
+  // Ends the probe exactly once, by the answer or the timeout, whichever comes first.
+  auto finish = [this, id](bool healthy, std::string why) {
+    auto it = probes_.find(id);
+    if (it == probes_.end()) return;
+    auto probe = std::move(it->second);
+    probes_.erase(it);
+    if (probe->transfer) http_.cancel(probe->transfer);
+    probe->done(healthy, std::move(why));
+  };
   p->transfer = http_.start(
       std::move(r), [](long, std::string_view) {},
-      [this, alive = alive_, p](const http::Result& res) {
-        if (!*alive || !p->done) return;
-        loop_.cancel(p->timer);
-        auto done = std::move(p->done);
+      [this, id, finish](const http::Result& res) {
+        if (auto it = probes_.find(id); it != probes_.end()) it->second->transfer = 0;
         if (res.ok && res.status == 200)
-          done(true, "");
+          finish(true, "");
         else
-          done(false, res.ok ? "GET /v1/models answered HTTP " + std::to_string(res.status)
-                             : "GET /v1/models: " + res.error);
+          finish(false, res.ok ? "GET /v1/models answered HTTP " + std::to_string(res.status)
+                               : "GET /v1/models: " + res.error);
       });
-  std::shared_ptr<bool> alive = alive_;
-  p->timer = loop_.after(options_.probe_timeout, [this, alive, p] {
-    if (!*alive || !p->done) return;
-    http_.cancel(p->transfer);
-    auto done = std::move(p->done);
-    done(false, "GET /v1/models: no answer within " +
-                    std::to_string(options_.probe_timeout.count()) + " ms");
+  p->timer = loop_.after(options_.probe_timeout, [this, finish] {
+    finish(false, "GET /v1/models: no answer within " +
+                      std::to_string(options_.probe_timeout.count()) + " ms");
   });
 }
 
@@ -215,14 +224,12 @@ void OpenAiBackend::end(StreamId id, ChatOutcome outcome) {
     outcome.usage.counted = true;
   }
   // After the current callbacks return: the parser may be mid-feed, and the caller may start
-  // a retry from on_end right away.
-  std::shared_ptr<bool> alive = alive_;
-  loop_.beforePoll([this, alive, id, outcome = std::move(outcome)] {
-    if (!*alive) return;
+  // a retry from on_end right away. The handle is the stream's, so it goes with it.
+  s.finish = loop_.beforePoll([this, id, outcome = std::move(outcome)] {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     auto on_end = std::move(it->second->events.on_end);
-    streams_.erase(it);
+    streams_.erase(it);  // (a callback may cancel its own registration)
     if (on_end) on_end(outcome);
   });
 }

@@ -43,12 +43,17 @@ class OpenAiBackend : public ChatBackend {
   // Ends the stream: its transfer goes, on_end runs after the current callbacks return.
   void end(StreamId id, ChatOutcome outcome);
 
+  struct Probe;
+
   EventLoop& loop_;
   http::HttpClient& http_;
   OpenAiOptions options_;
+  // Every transfer we start is in one of these, and is cancelled with us: the HTTP client then
+  // never calls back into a backend that is gone.
   std::unordered_map<StreamId, std::unique_ptr<Stream>> streams_;
+  std::unordered_map<uint64_t, std::unique_ptr<Probe>> probes_;
   StreamId next_id_ = 1;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  uint64_t next_probe_ = 1;
 };
 
 }  // namespace sb::inference

@@ -36,8 +36,7 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
       options_(std::move(options)),
       frontend_(context, zmq::socket_type::router),
       backend_(context, zmq::socket_type::router),
-      random_(std::random_device{}()),
-      started_(SteadyClock::now()) {
+      started_(loop.now()) {
   for (zmq::socket_t* s : {&frontend_, &backend_}) {
     // Mandatory routing turns "peer gone" into an error we act on (cancel its work) instead
     // of a silent drop.
@@ -53,19 +52,14 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
   requests_.reserve(8192);
   frontend_.bind(options_.frontend);
   backend_.bind(options_.backend);
-  loop_.addSocket(frontend_, [this] { onFrontend(); });
-  loop_.addSocket(backend_, [this] { onBackend(); });
+  frontend_watch_ = loop_.addSocket(frontend_, [this] { onFrontend(); });
+  backend_watch_ = loop_.addSocket(backend_, [this] { onBackend(); });
   housekeeping_timer_ = loop_.every(Millis(100), [this] { housekeeping(); });
   spdlog::info("clients on {}, workers on {}, policy {}", frontendEndpoint(), backendEndpoint(),
                options_.policy);
 }
 
-Router::~Router() {
-  loop_.cancel(housekeeping_timer_);
-  if (deadline_timer_) loop_.cancel(deadline_timer_);
-  loop_.removeSocket(frontend_);
-  loop_.removeSocket(backend_);
-}
+Router::~Router() = default;  // the loop registrations are handles: they go with us
 
 std::string Router::frontendEndpoint() const { return frontend_.get(zmq::sockopt::last_endpoint); }
 std::string Router::backendEndpoint() const { return backend_.get(zmq::sockopt::last_endpoint); }
@@ -75,7 +69,7 @@ Router::Service& Router::service(std::string_view name) {
   if (it != services_.end()) return *it->second;
   auto s = std::make_unique<Service>();
   s->name = std::string(name);
-  s->balancer = makeBalancer(options_.policy, clock_, random_, options_.failure);
+  s->balancer = makeBalancer(options_.policy, loop_.clock(), loop_.random(), options_.failure);
   Labels labels{{"service", s->name}};
   s->requests = &metrics_.counter("sb_router_requests_total", "Requests received", labels);
   s->ok = &metrics_.counter("sb_router_responses_total", "Requests ended, by code",
@@ -594,11 +588,7 @@ void Router::housekeeping() {
 void Router::armDeadline(TimePoint when) {
   if (when >= earliest_deadline_) return;
   earliest_deadline_ = when;
-  if (deadline_timer_) loop_.cancel(deadline_timer_);
-  deadline_timer_ = loop_.after(when - loop_.now(), [this] {
-    deadline_timer_ = 0;
-    checkDeadlines();
-  });
+  deadline_timer_ = loop_.after(when - loop_.now(), [this] { checkDeadlines(); });
 }
 
 // A scan of the (bounded) request table, run only when the earliest known deadline is due:
@@ -643,8 +633,7 @@ void Router::checkDeadlines() {
     finish(key, r, ErrorCode::kInternal);
   }
   earliest_deadline_ = TimePoint::max();
-  if (deadline_timer_) loop_.cancel(deadline_timer_);
-  deadline_timer_ = 0;
+  deadline_timer_.cancel();
   if (earliest != TimePoint::max()) armDeadline(earliest);
 }
 

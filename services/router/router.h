@@ -141,8 +141,8 @@ class Router {
   RouterOptions options_;
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
-  RealClock clock_;
-  SeededRandom random_;
+  LoopHandle frontend_watch_;
+  LoopHandle backend_watch_;
   TimePoint started_;
 
   std::unordered_map<WorkerId, Worker> workers_;
@@ -153,8 +153,8 @@ class Router {
   uint64_t next_seq_ = 1;
 
   TimePoint earliest_deadline_ = TimePoint::max();
-  EventLoop::TimerId deadline_timer_ = 0;
-  EventLoop::TimerId housekeeping_timer_ = 0;
+  LoopHandle deadline_timer_;
+  LoopHandle housekeeping_timer_;
   TimePoint last_heartbeat_{};
 
   std::vector<WorkerId> lost_workers_;

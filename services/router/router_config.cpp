@@ -65,7 +65,7 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
     spdlog::critical("cannot bind: {}", e.what());
     return 1;
   }
-  onTerminationSignal(loop, [&](int signo) {
+  auto signals = onTerminationSignal(loop, [&](int signo) {
     spdlog::info("signal {}, stopping", signo);
     loop.stop();
   });

@@ -47,7 +47,7 @@ void SessionStore::loadScripts(EventLoop& loop) {
   }
   if (missing) {
     // Whatever did not load (Redis down at start) is tried again; EVAL serves meanwhile.
-    loop.after(Millis(3000), [this, &loop] { loadScripts(loop); });
+    reload_ = loop.after(Millis(3000), [this, &loop] { loadScripts(loop); });
   }
 }
 

@@ -86,6 +86,7 @@ class SessionStore {
   redis::SlotClient& redis_;
   StoreOptions options_;
   std::array<std::string, kScriptCount> sha_;
+  LoopHandle reload_;  // SCRIPT LOAD again for what did not load
 };
 
 int64_t nowMs();

@@ -66,7 +66,7 @@ Outcome runOnce(FakeRedis& node, bool transaction) {
     client.transaction("k", {{"GET", "k"}, {"TTL", "k"}}, c, finish);
   else
     client.command("k", {"GET", "k"}, c, finish);
-  loop.after(15s, [&] { loop.stop(); });
+  auto give_up = loop.after(15s, [&] { loop.stop(); });
   loop.run();
   EXPECT_TRUE(done) << "the request never ended";
   out.counters = client.counters();

@@ -32,7 +32,7 @@ class WorkerLibraryTest : public ::testing::Test {
     worker_->handle("stream", [this](const CallPtr& c) {
       c->chunk("a");
       c->chunk("b");
-      loop_.after(20ms, [c] { c->reply("done"); });
+      later_.push_back(loop_.after(20ms, [c] { c->reply("done"); }));
     });
     worker_->handle("forget", [](const CallPtr&) {});
     worker_->handle("hang", [this](const CallPtr& c) {
@@ -49,10 +49,11 @@ class WorkerLibraryTest : public ::testing::Test {
     client_ = std::make_unique<Client>(ctx_, router_->frontendEndpoint());
   }
   void TearDown() override {
-    loop_.after(0ms, [this] { loop_.stop(); });
+    loop_.post([this] { loop_.stop(); });
     thread_.join();
     client_.reset();
     held_.clear();
+    later_.clear();
     worker_.reset();
     router_.reset();
   }
@@ -64,6 +65,7 @@ class WorkerLibraryTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
   std::thread thread_;
   std::vector<CallPtr> held_;
+  std::vector<LoopHandle> later_;
   std::atomic<int> cancels_seen_{0};
 };
 

@@ -27,15 +27,6 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     if (options_.capacity == 0) options_.capacity = 1;
   }
 
-  ~WorkerCore() {
-    if (heartbeat_timer_) loop_.cancel(heartbeat_timer_);
-    if (drain_timer_) loop_.cancel(drain_timer_);
-    for (auto& link : links_) {
-      if (link.reconnect_timer) loop_.cancel(link.reconnect_timer);
-      if (link.socket) loop_.removeSocket(*link.socket);
-    }
-  }
-
   void start() {
     for (const auto& ep : options_.routers) {
       Link link;
@@ -64,7 +55,6 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
       }
     }
     drain_timer_ = loop_.after(options_.drain_timeout, [this] {
-      drain_timer_ = 0;
       spdlog::warn("worker {} drain timeout: failing {} request(s)", options_.name, calls_.size());
       failAll(ErrorCode::kUnavailable, "worker drain timed out");
       for (auto& link : links_) link.drain_acked = true;
@@ -112,12 +102,12 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     bool ever_heard = false;
     bool drain_acked = false;
     Millis backoff{1000};
-    EventLoop::TimerId reconnect_timer = 0;
+    LoopHandle watch;
+    LoopHandle reconnect_timer;
   };
 
   void connect(size_t idx) {
     Link& link = links_[idx];
-    link.reconnect_timer = 0;
     link.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
     link.socket->set(zmq::sockopt::linger, 1000);
     link.socket->set(zmq::sockopt::sndhwm, 100000);
@@ -127,7 +117,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     link.socket->set(zmq::sockopt::reconnect_ivl_max,
                      static_cast<int>(options_.reconnect_max.count()));
     link.socket->connect(link.endpoint);
-    loop_.addSocket(*link.socket, [this, idx] { onReadable(idx); });
+    link.watch = loop_.addSocket(*link.socket, [this, idx] { onReadable(idx); });
     link.last_heard = loop_.now();  // grace: the router has liveness intervals to answer
     link.heard = false;
     announce(idx);
@@ -188,7 +178,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     spdlog::warn("worker {}: router {} silent for {} heartbeats; reconnecting in {} ms",
                  options_.name, link.endpoint, options_.liveness, link.backoff.count());
     dropCalls(idx);
-    loop_.removeSocket(*link.socket);
+    link.watch.cancel();
     link.socket.reset();
     link.heard = false;
     if (draining_) {
@@ -382,15 +372,14 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
       if (!link.drain_acked) return;
     }
     drained_ = true;
-    if (drain_timer_) loop_.cancel(drain_timer_);
-    drain_timer_ = 0;
+    drain_timer_.cancel();
     for (size_t i = 0; i < links_.size(); ++i) {
       if (links_[i].socket) sendControl(i, Kind::kBye);
     }
     spdlog::info("worker {} drained after {} request(s); bye", options_.name, stats_.handled);
     if (on_drained_) {
       // Not from inside a call's finish path: defer to the loop.
-      loop_.after(Millis(0), [fn = on_drained_] { fn(); });
+      loop_.post([fn = on_drained_] { fn(); });
     }
   }
 
@@ -401,8 +390,8 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
   std::unordered_map<std::string, Call*> calls_;
   std::vector<zmq::message_t> parts_;
   std::string header_buf_;
-  EventLoop::TimerId heartbeat_timer_ = 0;
-  EventLoop::TimerId drain_timer_ = 0;
+  LoopHandle heartbeat_timer_;
+  LoopHandle drain_timer_;
   bool draining_ = false;
   bool drained_ = false;
 };
@@ -494,7 +483,7 @@ int runWorker(Worker& worker, int& ready_fd) {
   EventLoop& loop = worker.loop();
   int exit_code = 0;
   int signals_seen = 0;
-  onTerminationSignal(loop, [&](int signo) {
+  auto signals = onTerminationSignal(loop, [&](int signo) {
     if (++signals_seen == 1) {
       spdlog::info("signal {}: draining (send again to stop at once)", signo);
       worker.drain();

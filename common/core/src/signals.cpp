@@ -24,11 +24,11 @@ void blockTerminationSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-void onTerminationSignal(EventLoop& loop, std::function<void(int)> on_signal) {
+LoopHandle onTerminationSignal(EventLoop& loop, std::function<void(int)> on_signal) {
   sigset_t set = terminationSet();
   int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (fd < 0) throw std::runtime_error("signalfd failed");
-  loop.addFd(fd, ZMQ_POLLIN, [fd, on_signal = std::move(on_signal)](short) {
+  return loop.addFd(fd, ZMQ_POLLIN, [fd, on_signal = std::move(on_signal)](short) {
     signalfd_siginfo info;
     while (read(fd, &info, sizeof(info)) == static_cast<ssize_t>(sizeof(info))) {
       on_signal(static_cast<int>(info.ssi_signo));

@@ -35,13 +35,11 @@ HttpClient::HttpClient(EventLoop& loop) : loop_(loop) {
 }
 
 HttpClient::~HttpClient() {
-  *alive_ = false;
-  if (timer_) loop_.cancel(timer_);
   std::vector<TransferId> ids;
   for (const auto& [id, t] : transfers_) ids.push_back(id);
   for (TransferId id : ids) remove(id);
   curl_multi_cleanup(multiOf(multi_));
-  for (const auto& [fd, joined] : fds_) loop_.removeFd(fd);
+  fds_.clear();
 }
 
 HttpClient::TransferId HttpClient::start(Request request, OnData on_data, OnDone on_done) {
@@ -81,10 +79,14 @@ void HttpClient::cancel(TransferId id) {
   it->second->cancelled = true;
   // libcurl forbids removing a handle from inside its callbacks, and cancel may be called from
   // one: the handle goes right after, before the loop waits again.
-  std::shared_ptr<bool> alive = alive_;
-  loop_.beforePoll([this, alive, id] {
-    if (*alive) remove(id);
-  });
+  cancelled_.push_back(id);
+  if (!sweep_) sweep_ = loop_.beforePoll([this] { sweep(); });
+}
+
+void HttpClient::sweep() {
+  auto ids = std::move(cancelled_);
+  cancelled_.clear();
+  for (TransferId id : ids) remove(id);
 }
 
 void HttpClient::remove(TransferId id) {
@@ -102,26 +104,28 @@ size_t HttpClient::onWrite(char* data, size_t size, size_t n, void* p) {
   if (t->cancelled) return 0;  // aborts the transfer
   long status = 0;
   curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-  t->on_data(status, std::string_view(data, size * n));
+  bool threw = true;
+  t->client->loop_.guarded("http data", [&] {
+    t->on_data(status, std::string_view(data, size * n));
+    threw = false;
+  });
+  if (threw) t->client->cancel(t->id);
   return t->cancelled ? 0 : size * n;
 }
 
 int HttpClient::onSocket(void*, int fd, int what, void* self, void*) {
   auto* c = static_cast<HttpClient*>(self);
   if (what == CURL_POLL_REMOVE) {
-    if (c->fds_.erase(fd)) c->loop_.removeFd(fd);
+    c->fds_.erase(fd);
     return 0;
   }
   short events = static_cast<short>(((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0) |
                                     ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
-  if (c->fds_.count(fd)) {
-    c->loop_.setFdEvents(fd, events);
+  if (auto it = c->fds_.find(fd); it != c->fds_.end()) {
+    c->loop_.setEvents(it->second, events);
     return 0;
   }
-  c->fds_[fd] = true;
-  std::shared_ptr<bool> alive = c->alive_;
-  c->loop_.addFd(fd, events, [c, alive, fd](short revents) {
-    if (!*alive) return;
+  c->fds_[fd] = c->loop_.addFd(fd, events, [c, fd](short revents) {
     int flags = ((revents & ZMQ_POLLIN) ? CURL_CSELECT_IN : 0) |
                 ((revents & ZMQ_POLLOUT) ? CURL_CSELECT_OUT : 0) |
                 ((revents & ZMQ_POLLERR) ? CURL_CSELECT_ERR : 0);
@@ -132,16 +136,10 @@ int HttpClient::onSocket(void*, int fd, int what, void* self, void*) {
 
 int HttpClient::onTimer(void*, long timeout_ms, void* self) {
   auto* c = static_cast<HttpClient*>(self);
-  if (c->timer_) c->loop_.cancel(c->timer_);
-  c->timer_ = 0;
+  c->timer_.cancel();
   if (timeout_ms < 0) return 0;
   // Not from inside this callback (libcurl forbids it): from the loop.
-  std::shared_ptr<bool> alive = c->alive_;
-  c->timer_ = c->loop_.after(Millis(timeout_ms), [c, alive] {
-    if (!*alive) return;
-    c->timer_ = 0;
-    c->act(CURL_SOCKET_TIMEOUT, 0);
-  });
+  c->timer_ = c->loop_.after(Millis(timeout_ms), [c] { c->act(CURL_SOCKET_TIMEOUT, 0); });
   return 0;
 }
 
@@ -168,7 +166,7 @@ void HttpClient::collect() {
     bool cancelled = t->cancelled;
     OnDone done = std::move(t->on_done);
     remove(t->id);
-    if (!cancelled && done) done(r);
+    if (!cancelled && done) loop_.guarded("http done", [&] { done(r); });
   }
 }
 

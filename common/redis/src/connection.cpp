@@ -48,14 +48,13 @@ Connection::Connection(EventLoop& loop, Node node, ConnectionOptions options)
 }
 
 Connection::~Connection() {
-  *alive_ = false;
+  closing_ = true;
   if (ctx_) {
     redisAsyncContext* c = ctx_;
     failing_ = Failure::kClosed;
-    redisAsyncFree(c);  // pending callbacks run now, with no reply
+    redisAsyncFree(c);  // hiredis hands back every pending command; closing_ drops them
     ctx_ = nullptr;
   }
-  if (fd_registered_) loop_.removeFd(fd_);
 }
 
 struct Connection::Transaction {
@@ -111,16 +110,19 @@ Failure Connection::failureOfMissingReply() const {
 }
 
 void Connection::onReply(redisAsyncContext*, void* reply, void* privdata) {
-  auto* p = static_cast<Pending*>(privdata);
+  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
   Connection* c = p->conn;
   if (!c->sent_at_.empty()) c->sent_at_.pop_front();
-  if (reply) {
-    Reply r = Reply::from(*static_cast<redisReply*>(reply));
-    p->cb(&r, Failure::kNone);
-  } else {
-    p->cb(nullptr, c->failureOfMissingReply());
-  }
-  delete p;
+  if (c->closing_) return;
+  // hiredis is C: nothing may unwind through it.
+  c->loop_.guarded("redis reply", [&] {
+    if (reply) {
+      Reply r = Reply::from(*static_cast<redisReply*>(reply));
+      p->cb(&r, Failure::kNone);
+    } else {
+      p->cb(nullptr, c->failureOfMissingReply());
+    }
+  });
 }
 
 void Connection::onTransactionReply(redisAsyncContext*, void* reply, void* privdata) {
@@ -136,15 +138,18 @@ void Connection::onTransactionReply(redisAsyncContext*, void* reply, void* privd
     return;
   }
   // EXEC's reply (or its absence) ends the transaction.
-  if (!r) {
-    t->cb(nullptr, c->failureOfMissingReply());
-  } else if (t->failed) {
-    t->cb(&t->error, Failure::kNone);
-  } else {
-    Reply out = Reply::from(*r);
-    t->cb(&out, Failure::kNone);
-  }
-  delete t;
+  std::unique_ptr<Transaction> owned(t);
+  if (c->closing_) return;
+  c->loop_.guarded("redis reply", [&] {
+    if (!r) {
+      t->cb(nullptr, c->failureOfMissingReply());
+    } else if (t->failed) {
+      t->cb(&t->error, Failure::kNone);
+    } else {
+      Reply out = Reply::from(*r);
+      t->cb(&out, Failure::kNone);
+    }
+  });
 }
 
 void Connection::onConnect(const redisAsyncContext* ac, int status) {
@@ -182,13 +187,9 @@ void Connection::addWrite(void* p) {
   auto* c = static_cast<Connection*>(p);
   c->writing_ = true;
   c->updateEvents();  // POLLOUT stays the way out when the socket buffer is full
-  if (!c->connected_ || c->flush_scheduled_) return;
+  if (!c->connected_ || c->flush_.active()) return;
   // Everything this loop round sends goes out in one write at its end (auto-pipelining).
-  c->flush_scheduled_ = true;
-  std::shared_ptr<bool> alive = c->alive_;
-  c->loop_.beforePoll([c, alive] {
-    if (!*alive) return;
-    c->flush_scheduled_ = false;
+  c->flush_ = c->loop_.beforePoll([c] {
     if (c->ctx_ && c->writing_) redisAsyncHandleWrite(c->ctx_);
   });
 }
@@ -200,23 +201,23 @@ void Connection::delWrite(void* p) {
 void Connection::cleanup(void* p) {
   auto* c = static_cast<Connection*>(p);
   c->reading_ = c->writing_ = false;
-  if (c->fd_registered_) c->loop_.removeFd(c->fd_);
-  c->fd_registered_ = false;
+  c->watch_.cancel();
+  c->flush_.cancel();
 }
 
 void Connection::updateEvents() {
   short events = static_cast<short>((reading_ ? ZMQ_POLLIN : 0) | (writing_ ? ZMQ_POLLOUT : 0));
-  if (fd_registered_) {
-    loop_.setFdEvents(fd_, events);
+  if (watch_) {
+    loop_.setEvents(watch_, events);
     return;
   }
-  fd_registered_ = true;
-  std::shared_ptr<bool> alive = alive_;
-  loop_.addFd(fd_, events, [this, alive](short revents) {
-    if (!*alive || !ctx_) return;
+  // `this` is safe: the watch goes with the connection, and a connection is never destroyed
+  // from inside its own callbacks (deleteLater).
+  watch_ = loop_.addFd(fd_, events, [this](short revents) {
+    if (!ctx_) return;
     if (revents & (ZMQ_POLLIN | ZMQ_POLLERR)) {
       redisAsyncHandleRead(ctx_);
-      if (!*alive || !ctx_) return;  // a callback may have ended the connection
+      if (!ctx_) return;  // a callback may have ended the connection
     }
     if (revents & ZMQ_POLLOUT) redisAsyncHandleWrite(ctx_);
   });

@@ -25,7 +25,8 @@ struct SlotClient::Op {
   bool waiting = false;  // the command succeeded; WAIT's reply completes the op
   Reply held;
   std::string last_error;
-  EventLoop::TimerId deadline_timer = 0;
+  LoopHandle deadline_timer;
+  LoopHandle retry_timer;  // a backoff before the next attempt
 };
 
 namespace {
@@ -65,11 +66,15 @@ SlotClient::SlotClient(EventLoop& loop, SlotClientOptions options)
     : loop_(loop), options_(std::move(options)) {}
 
 SlotClient::~SlotClient() {
-  *alive_ = false;
-  for (auto id : timers_) loop_.cancel(id);
-  // Pending commands end with UNAVAILABLE as their connections close.
-  conns_.clear();
-  retired_.clear();
+  // Dropped, not called: the owner is going away, and so may whatever the callbacks touch.
+  for (const auto& op : ops_) {
+    op->cb = nullptr;
+    op->done = true;
+    op->deadline_timer.cancel();
+    op->retry_timer.cancel();
+  }
+  ops_.clear();
+  conns_.clear();  // closing connections drop their pending callbacks too
 }
 
 void SlotClient::start() {
@@ -121,13 +126,12 @@ void SlotClient::transaction(std::string_view key, std::vector<std::vector<std::
 void SlotClient::launch(std::string_view key, const OpPtr& op) {
   op->slot = keySlot(key);
   if (op->opts.deadline == TimePoint{}) op->opts.deadline = loop_.now() + Millis(5000);
+  ops_.insert(op);
   // A command stuck on a slow connection must still end at its deadline (the connection's
-  // own timeout may be later); a reply arriving after that is ignored.
-  std::weak_ptr<bool> alive = alive_;
-  op->deadline_timer = loop_.after(op->opts.deadline - loop_.now(), [this, alive, op] {
-    op->deadline_timer = 0;
-    if (alive.expired() || op->done) return;
-    unavailable(op, deadlineMessage(*op));
+  // own timeout may be later); a reply arriving after that is ignored. The op's timers are
+  // cancelled when it finishes or the client goes, so `this` and `op` are alive when they run.
+  op->deadline_timer = loop_.after(op->opts.deadline - loop_.now(), [this, op] {
+    if (!op->done) unavailable(op, deadlineMessage(*op));
   });
   execute(op);
 }
@@ -202,10 +206,6 @@ void SlotClient::execute(const OpPtr& op) {
 
 void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failure failure) {
   if (op->done) return;
-  if (!*alive_) {
-    finish(op, {Status::error(ErrorCode::kUnavailable, "redis client shutting down"), {}});
-    return;
-  }
   if (!r) {
     op->has_moved = false;  // the refreshed map decides where the retry goes
     ++counters_.connection_errors;
@@ -257,10 +257,7 @@ void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failur
       return;
     }
     Millis delay(std::min<int64_t>(5LL << (op->redirects - kImmediateRedirects), 200));
-    std::weak_ptr<bool> alive = alive_;
-    loop_.after(delay, [this, alive, op] {
-      if (!alive.expired()) execute(op);
-    });
+    op->retry_timer = loop_.after(delay, [this, op] { execute(op); });
     return;
   }
   op->has_ask = false;
@@ -302,10 +299,11 @@ void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failur
 void SlotClient::finish(const OpPtr& op, Result&& result) {
   if (op->done) return;
   op->done = true;
-  if (op->deadline_timer) loop_.cancel(op->deadline_timer);
-  op->deadline_timer = 0;
+  op->deadline_timer.cancel();
+  op->retry_timer.cancel();
+  ops_.erase(op);
   auto cb = std::move(op->cb);
-  cb(std::move(result));
+  if (cb) cb(std::move(result));
 }
 
 void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
@@ -316,23 +314,21 @@ void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
     unavailable(op, "redis unavailable: " + why);
     return;
   }
-  std::weak_ptr<bool> alive = alive_;
-  loop_.after(delay, [this, alive, op] {
-    if (alive.expired()) return;
-    execute(op);
-  });
+  op->retry_timer = loop_.after(delay, [this, op] { execute(op); });
 }
 
 Connection* SlotClient::connectionFor(const Node& node, bool replica) {
   std::string key = node.address() + (replica ? "/ro" : "");
   auto& c = conns_[key];
-  if (c && !c->usable()) retired_.push_back(std::move(c));  // freed outside hiredis callbacks
+  // A failed connection may still be on the call stack (we may be inside its callback): it
+  // goes when the loop turns.
+  if (c && !c->usable()) loop_.deleteLater(std::move(c));
   if (!c) {
     ConnectionOptions o = options_.connection;
     o.readonly = replica;
     c = std::make_unique<Connection>(loop_, node, o);
     if (!c->usable()) {
-      retired_.push_back(std::move(c));
+      loop_.deleteLater(std::move(c));
       return nullptr;
     }
   }
@@ -368,16 +364,13 @@ void SlotClient::refresh(size_t candidate) {
   }
   Node node = nodes[candidate];
   Connection* c = connectionFor(node, false);
-  std::weak_ptr<bool> alive = alive_;
-  auto next = [this, alive, candidate] {
-    if (alive.expired()) return;
-    // Not from inside the failing callback's stack: on the next loop turn.
-    loop_.after(Millis(0), [this, alive, candidate] {
-      if (!alive.expired()) refresh(candidate + 1);
-    });
+  auto next = [this, candidate] {
+    // Not from inside the failing callback's stack: before the loop next waits.
+    refresh_next_ = loop_.beforePoll([this, candidate] { refresh(candidate + 1); });
   };
+  // Callbacks on our own connections may capture `this`: the connections go with us, and a
+  // closing connection drops its callbacks.
   if (!c || !c->send({"CLUSTER", "SLOTS"}, [this, node, next](Reply* r, Failure) {
-        if (!*alive_) return;
         SlotMap m;
         if (!r || r->isError() || !SlotMap::fromClusterSlots(*r, node.host, m).ok() || m.empty()) {
           next();
@@ -404,8 +397,8 @@ void SlotClient::maintain() {
   for (auto& [key, c] : conns_) {
     if (c) all.push_back(c.get());
   }
+  // Connections failed here stay alive until the loop turns (deleteLater), so `all` holds.
   for (Connection* c : all) c->checkTimeouts(now);
-  retired_.clear();
   if (refresh_wanted_ && !refreshing_ && now - last_refresh_ >= options_.min_refresh_gap) {
     refresh_wanted_ = false;
     refreshing_ = true;
@@ -429,10 +422,7 @@ void SlotClient::pingMasters() {
       }
       it->second = up;
     };
-    if (!c || !c->send({"PING"}, [this, mark](Reply* r, Failure) {
-          if (!*alive_) return;
-          mark(r && !r->isError());
-        })) {
+    if (!c || !c->send({"PING"}, [mark](Reply* r, Failure) { mark(r && !r->isError()); })) {
       mark(false);
     }
   }

@@ -10,7 +10,8 @@ namespace sb {
 // thread (including ZMQ's I/O threads) exists, so every thread inherits the mask.
 void blockTerminationSignals();
 
-// Delivers SIGTERM / SIGINT to `on_signal(signo)` through the loop (signalfd).
-void onTerminationSignal(EventLoop& loop, std::function<void(int)> on_signal);
+// Delivers SIGTERM / SIGINT to `on_signal(signo)` through the loop (signalfd), for as long as
+// the returned handle lives.
+LoopHandle onTerminationSignal(EventLoop& loop, std::function<void(int)> on_signal);
 
 }  // namespace sb

@@ -31,7 +31,9 @@ struct Result {
 
 // HTTP client on the process's event loop through libcurl's multi interface: libcurl's sockets
 // and timer join the loop (no thread per transfer), and response bytes reach the caller as they
-// arrive, for streamed (SSE) responses.
+// arrive, for streamed (SSE) responses. A cancelled transfer, and every transfer of a client
+// being destroyed, never calls back again. An exception from a callback ends that transfer
+// (libcurl is C: nothing may unwind through it).
 class HttpClient {
  public:
   using TransferId = uint64_t;
@@ -58,14 +60,16 @@ class HttpClient {
   void act(int fd, int flags);
   void collect();
   void remove(TransferId id);
+  void sweep();
 
   EventLoop& loop_;
   void* multi_ = nullptr;
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers_;
-  std::unordered_map<int, bool> fds_;  // sockets joined to the loop
-  EventLoop::TimerId timer_ = 0;
+  std::unordered_map<int, LoopHandle> fds_;  // libcurl's sockets, joined to the loop
+  LoopHandle timer_;
+  LoopHandle sweep_;  // removes cancelled transfers once libcurl is off the stack
+  std::vector<TransferId> cancelled_;
   TransferId next_id_ = 1;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sb::http

@@ -36,6 +36,10 @@ enum class Failure : uint8_t { kNone, kConnect, kTimeout, kClosed };
 // auto-pipelining. A reply overdue by the command timeout, or a connect that takes too long,
 // fails the connection and every command pending on it (a dead master must not hang
 // requests). Not reusable once failed.
+//
+// Lifetime: destroying a connection drops the callbacks of its pending commands without
+// calling them. Never destroy one from inside its own callbacks: hand it to
+// EventLoop::deleteLater (hiredis is still on the stack).
 class Connection {
  public:
   // The reply is the callback's to keep: it may move out of it.
@@ -84,14 +88,14 @@ class Connection {
   int fd_ = -1;
   bool reading_ = false;
   bool writing_ = false;
-  bool fd_registered_ = false;
   bool connected_ = false;
-  bool flush_scheduled_ = false;
+  bool closing_ = false;  // in the destructor: pending callbacks are dropped, not called
+  LoopHandle watch_;      // the socket, on the loop
+  LoopHandle flush_;      // the end-of-round write
   TimePoint started_;
   Failure failing_ = Failure::kNone;
   std::deque<TimePoint> sent_at_;
   std::string scratch_;  // one command's RESP, reused
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace sb::redis

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "sb/core/event_loop.h"
@@ -59,6 +60,10 @@ struct SlotClientCounters {
 
 // The slot-map client: routes each command by the CRC16 slot of its key to the node serving
 // it, over one pipelined connection per node, in any of the three topologies.
+//
+// Every command's callback runs exactly once while the client lives. Destroying the client
+// drops the callbacks of commands still running without calling them (no user callback from
+// a destructor); do not destroy it from inside one of its callbacks (use deleteLater).
 class SlotClient {
  public:
   using Callback = std::function<void(Result&&)>;
@@ -103,15 +108,15 @@ class SlotClient {
   SlotClientOptions options_;
   SlotMap map_;
   std::unordered_map<std::string, std::unique_ptr<Connection>> conns_;
-  std::vector<std::unique_ptr<Connection>> retired_;
+  std::unordered_set<OpPtr> ops_;  // running: their timers go with them
   std::unordered_map<std::string, bool> master_up_;
   SlotClientCounters counters_;
   size_t replica_cursor_ = 0;
   bool refreshing_ = false;
   bool refresh_wanted_ = false;
   TimePoint last_refresh_{};
-  std::vector<EventLoop::TimerId> timers_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::vector<LoopHandle> timers_;
+  LoopHandle refresh_next_;  // the next candidate of a refresh, asked on the next round
 };
 
 }  // namespace sb::redis
