@@ -20,7 +20,7 @@ namespace sb {
 struct WorkerOptions {
   std::vector<std::string> routers;  // ZMQ endpoints; the worker joins every one
   std::string service;
-  std::string name;                 // unique instance name; default host-pid-random
+  std::string name;                 // unique instance name; default service-host-pid-random
   std::vector<std::string> models;  // route tags served; empty = any
   uint32_t capacity = 16;           // requests served at once
   uint32_t weight = 1;
@@ -37,6 +37,7 @@ struct WorkerStats {
   uint64_t handled = 0;    // requests that ended (any way)
   uint64_t cancelled = 0;  // cancels received for requests still running
   uint64_t rejected = 0;   // refused: over capacity, unknown op, too large
+  uint64_t failed = 0;     // handlers that threw (their calls ended INTERNAL)
   uint32_t inflight = 0;
   uint32_t peak_inflight = 0;
 };
@@ -47,7 +48,7 @@ class WorkerCore;
 // (after a timer, Redis or a backend answered). The first of reply() / fail() ends it; chunks
 // may precede it. A Call dropped without an answer ends with INTERNAL, so no request is ever
 // left silent. After a cancel, everything the handler sends is ignored.
-class Call {
+class Call : public std::enable_shared_from_this<Call> {
  public:
   ~Call();
   Call(const Call&) = delete;
@@ -60,7 +61,7 @@ class Call {
   std::string_view body() const;
   // Decodes the body with the worker's limits.
   proto::Status decodeBody(msgpack::object_handle& out) const;
-  // When the caller stops waiting (from the header's relative deadline); max() if none.
+  // When the caller stops waiting (the router sends the time left); max() if none.
   TimePoint deadline() const { return deadline_; }
 
   void chunk(std::string_view body);
@@ -69,14 +70,20 @@ class Call {
 
   bool done() const { return done_; }
   bool cancelled() const { return cancelled_; }
-  // Runs once if the request is cancelled (client gone, deadline, router lost, drain timeout).
+  // Runs once if the request is cancelled (client gone, deadline, router lost, drain timeout);
+  // never after the call ended otherwise. nullptr removes it: an object that registered one
+  // and goes away before the call does must remove it.
   void onCancel(std::function<void()> fn) { on_cancel_ = std::move(fn); }
 
  private:
   friend class WorkerCore;
+  friend class CallTable;
   Call() = default;
   void send(proto::Kind kind, std::string_view body, proto::ErrorCode code, std::string_view msg);
-  void cancelByPeer(bool notify_router);
+  // Ends the call as cancelled: with a CANCELLED frame to the router (`notify_router`), or
+  // silently when the router has already failed it. Then runs the cancel callback.
+  void cancel(bool notify_router);
+  void runCancelCallback();
 
   std::weak_ptr<WorkerCore> core_;
   size_t link_ = 0;
@@ -94,6 +101,8 @@ class Call {
 };
 
 using CallPtr = std::shared_ptr<Call>;
+// A handler that throws fails its own call with INTERNAL; the process and every other call
+// live on.
 using Handler = std::function<void(const CallPtr&)>;
 
 // The worker library: a service is a set of handlers registered here. It joins one or more
@@ -125,7 +134,7 @@ class Worker {
 // runs the loop until drained. Returns the process exit code.
 int runWorker(Worker& worker, int& ready_fd);
 
-// host-pid-random: unique enough to tell instances apart in status and logs.
-std::string defaultWorkerName(std::string_view service);
+// service-host-pid-random: unique enough to tell instances apart in status and logs.
+std::string defaultWorkerName(std::string_view service, Random& random);
 
 }  // namespace sb
