@@ -6,9 +6,9 @@ namespace sb::proto {
 
 Status decodeBody(std::string_view frame, const Limits& limits, msgpack::object_handle& out) {
   if (frame.size() > limits.max_body_bytes) {
-    return Status::error(ErrorCode::kResourceExhausted, "body of " + std::to_string(frame.size()) +
-                                                            " bytes exceeds the limit of " +
-                                                            std::to_string(limits.max_body_bytes));
+    return Status::error(ErrorCode::kInvalidArgument, "body of " + std::to_string(frame.size()) +
+                                                          " bytes exceeds the limit of " +
+                                                          std::to_string(limits.max_body_bytes));
   }
   if (frame.empty()) {
     out = msgpack::object_handle();

@@ -110,7 +110,8 @@ const char* keyName(Key k) {
 // container sizes. Returning false stops the parser; `error` then says why.
 class HeaderVisitor : public msgpack::null_visitor {
  public:
-  HeaderVisitor(const Limits& limits, Header& out) : limits_(limits), out_(out) {}
+  HeaderVisitor(const Limits& limits, Header& out, const char* base)
+      : limits_(limits), out_(out), base_(base) {}
 
   const char* error = nullptr;
   Key bad_key = Key::kNone;
@@ -173,6 +174,8 @@ class HeaderVisitor : public msgpack::null_visitor {
         if (seen_ & bit) return fail("duplicate header key");
         seen_ |= bit;
       }
+      // The parser hands out views into the frame: the value follows the key's bytes.
+      if (key_ == Key::kDl) out_.deadline_at = static_cast<uint32_t>(p + size - base_);
       return true;
     }
     if (!topValue()) return true;
@@ -273,6 +276,7 @@ class HeaderVisitor : public msgpack::null_visitor {
 
   const Limits& limits_;
   Header& out_;
+  const char* base_;
   size_t depth_ = 0;
   bool in_key_ = false;
   Key key_ = Key::kNone;
@@ -284,13 +288,13 @@ class HeaderVisitor : public msgpack::null_visitor {
 Status decodeHeader(std::string_view frame, const Limits& limits, Header& out) {
   out = Header{};
   if (frame.size() > limits.max_header_bytes) {
-    return Status::error(ErrorCode::kResourceExhausted,
-                         "header frame of " + std::to_string(frame.size()) +
-                             " bytes exceeds the limit of " +
-                             std::to_string(limits.max_header_bytes));
+    return Status::error(ErrorCode::kInvalidArgument, "header frame of " +
+                                                          std::to_string(frame.size()) +
+                                                          " bytes exceeds the limit of " +
+                                                          std::to_string(limits.max_header_bytes));
   }
   if (frame.empty()) return Status::error(ErrorCode::kInvalidArgument, "empty header frame");
-  HeaderVisitor v(limits, out);
+  HeaderVisitor v(limits, out, frame.data());
   size_t off = 0;
   bool parsed = msgpack::parse(frame.data(), frame.size(), off, v);
   if (!parsed || v.error) {
@@ -321,6 +325,144 @@ Status decodeHeader(std::string_view frame, const Limits& limits, Header& out) {
     return Status::error(ErrorCode::kInvalidArgument, "request header needs 'svc' and 'op'");
   }
   return Status::okStatus();
+}
+
+namespace {
+
+// Finds a top-level "id" holding an unsigned integer and ignores everything else that is
+// well-formed msgpack: a header with a wrong type elsewhere, a wrong version or an unknown
+// kind still names its request.
+class IdVisitor : public msgpack::null_visitor {
+ public:
+  explicit IdVisitor(const Limits& limits) : limits_(limits) {}
+  std::optional<uint64_t> id;
+
+  bool visit_str(const char* p, uint32_t size) {
+    if (size > limits_.max_string_bytes) return false;
+    if (depth_ == 1 && in_key_) is_id_ = std::string_view(p, size) == "id";
+    return true;
+  }
+  bool visit_positive_integer(uint64_t v) {
+    if (depth_ == 1 && !in_key_ && is_id_) id = v;
+    return true;
+  }
+  bool visit_bin(const char*, uint32_t size) { return size <= limits_.max_string_bytes; }
+  bool visit_ext(const char*, uint32_t size) { return size <= limits_.max_string_bytes; }
+  bool start_array(uint32_t n) { return enter(n); }
+  bool end_array() {
+    --depth_;
+    return true;
+  }
+  bool start_map(uint32_t n) { return enter(n); }
+  bool start_map_key() {
+    if (depth_ == 1) {
+      in_key_ = true;
+      is_id_ = false;
+    }
+    return true;
+  }
+  bool end_map_key() {
+    if (depth_ == 1) in_key_ = false;
+    return true;
+  }
+  bool end_map() {
+    --depth_;
+    return true;
+  }
+  void parse_error(size_t, size_t) {}
+  void insufficient_bytes(size_t, size_t) {}
+
+ private:
+  bool enter(uint32_t n) { return n <= limits_.max_entries && ++depth_ <= limits_.max_depth; }
+  const Limits& limits_;
+  size_t depth_ = 0;
+  bool in_key_ = false;
+  bool is_id_ = false;
+};
+
+}  // namespace
+
+std::optional<uint64_t> peekRequestId(std::string_view frame, const Limits& limits) {
+  if (frame.empty() || frame.size() > limits.max_header_bytes) return std::nullopt;
+  auto first = static_cast<unsigned char>(frame[0]);
+  bool is_map = (first >= 0x80 && first <= 0x8f) || first == 0xde || first == 0xdf;
+  if (!is_map) return std::nullopt;
+  IdVisitor v(limits);
+  size_t off = 0;
+  // A parse that stops early (bad bytes later in the frame) still keeps an id read before.
+  (void)msgpack::parse(frame.data(), frame.size(), off, v);
+  return v.id;
+}
+
+bool patchDeadline(char* frame, size_t size, uint32_t at, uint64_t ms) {
+  if (at == 0 || at >= size) return false;
+  auto* p = reinterpret_cast<unsigned char*>(frame + at);
+  size_t left = size - at;
+  auto put = [&](size_t width) {
+    if (left < 1 + width) return false;
+    for (size_t i = 0; i < width; ++i)
+      p[1 + i] = static_cast<unsigned char>(ms >> (8 * (width - 1 - i)));
+    return true;
+  };
+  if (p[0] <= 0x7f) {  // positive fixint
+    if (ms > 0x7f) return false;
+    p[0] = static_cast<unsigned char>(ms);
+    return true;
+  }
+  switch (p[0]) {
+    case 0xcc:
+      return ms <= 0xff && put(1);
+    case 0xcd:
+      return ms <= 0xffff && put(2);
+    case 0xce:
+      return ms <= 0xffffffffULL && put(4);
+    case 0xcf:
+      return put(8);
+    default:
+      return false;
+  }
+}
+
+std::string withDeadline(std::string_view frame, uint64_t ms) {
+  // The map's entry count is in its first bytes: a fixmap's count goes up by one (or the map
+  // becomes a map16); map16 and map32 counts are big-endian.
+  std::string out;
+  out.reserve(frame.size() + 16);
+  auto first = static_cast<unsigned char>(frame.empty() ? 0 : frame[0]);
+  size_t header_len;
+  uint32_t count;
+  if (first >= 0x80 && first <= 0x8f) {
+    header_len = 1;
+    count = first & 0x0f;
+  } else if (first == 0xde && frame.size() >= 3) {
+    header_len = 3;
+    count = (static_cast<unsigned char>(frame[1]) << 8) | static_cast<unsigned char>(frame[2]);
+  } else if (first == 0xdf && frame.size() >= 5) {
+    header_len = 5;
+    count = 0;
+    for (int i = 1; i <= 4; ++i) count = (count << 8) | static_cast<unsigned char>(frame[i]);
+  } else {
+    return std::string(frame);  // not a map header we wrote or accepted: leave it
+  }
+  ++count;
+  if (count <= 15) {
+    out.push_back(static_cast<char>(0x80 | count));
+  } else if (count <= 0xffff) {
+    out.push_back(static_cast<char>(0xde));
+    out.push_back(static_cast<char>(count >> 8));
+    out.push_back(static_cast<char>(count & 0xff));
+  } else {
+    out.push_back(static_cast<char>(0xdf));
+    for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>(count >> (8 * i)));
+  }
+  out.append(frame.substr(header_len));
+  out.append(
+      "\xa2"
+      "dl",
+      3);
+  out.push_back(static_cast<char>(0xcf));
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(ms >> (8 * i)));
+  return out;
 }
 
 namespace {

@@ -16,8 +16,8 @@ struct Dispatcher::Job {
   uint64_t id = 0;  // in jobs_
   CallPtr call;
   ChatRequest request;
-  std::vector<WorkerId> tried;
-  WorkerId backend = 0;
+  std::vector<MemberId> tried;
+  MemberId backend = 0;
   ChatBackend::StreamId stream = 0;
   bool running = false;    // an attempt is out on `backend`
   size_t delivered = 0;    // bytes of text sent to the caller, over every attempt
@@ -64,7 +64,7 @@ void Dispatcher::startProbes() {
 void Dispatcher::probeAll() {
   // Backends are ours, and a backend being destroyed never calls back: `this` is safe here and
   // in every backend callback below.
-  for (WorkerId id = 0; id < backends_.size(); ++id) {
+  for (MemberId id = 0; id < backends_.size(); ++id) {
     backends_[id]->probe([this, id](bool healthy, std::string why) {
       if (probe_down_[id] == !healthy) return;
       probe_down_[id] = !healthy;
@@ -78,7 +78,7 @@ void Dispatcher::probeAll() {
 }
 
 void Dispatcher::addBackend(BackendSpec spec, std::unique_ptr<ChatBackend> backend) {
-  WorkerSpec w;
+  MemberSpec w;
   w.weight = spec.weight;
   w.capacity = spec.max_conns;
   w.backup = spec.backup;
@@ -235,7 +235,7 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   end(job);
 }
 
-Counter& Dispatcher::errors(WorkerId backend, const char* kind) {
+Counter& Dispatcher::errors(MemberId backend, const char* kind) {
   return metrics_.counter("sb_infer_backend_errors_total", "Streams that failed, by kind",
                           {{"backend", specs_[backend].name}, {"kind", kind}});
 }

@@ -62,7 +62,7 @@ class Dispatcher {
   // Ends the running attempt: counts it for the backend and clears its timers.
   void settle(const JobPtr& job, Outcome outcome);
   void armTimer(const JobPtr& job, Millis after, std::string why);
-  Counter& errors(WorkerId backend, const char* kind);
+  Counter& errors(MemberId backend, const char* kind);
   void probeAll();
 
   EventLoop& loop_;

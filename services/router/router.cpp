@@ -1,11 +1,8 @@
 #include "router.h"
 
-#include <random>
-
 #include <spdlog/spdlog.h>
 
-#include "sb/core/frames.h"
-#include "sb/proto/body_codec.h"
+#include "sb/proto/announcement.h"
 #include "sb/proto/header_codec.h"
 
 namespace sb::router {
@@ -16,17 +13,9 @@ using proto::Kind;
 
 namespace {
 
-// Requests are keyed by the client's routing identity and its request id; ZMQ identities are
-// 5 bytes by default, so the key fits std::string's inline buffer (no allocation).
-std::string requestKey(std::string_view client, uint64_t id) {
-  std::string key;
-  key.reserve(client.size() + sizeof(id));
-  key.append(client);
-  key.append(reinterpret_cast<const char*>(&id), sizeof(id));
-  return key;
-}
-
 constexpr int kBatch = 512;  // messages handled per socket wake-up before polling again
+
+int64_t ms(SteadyClock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); }
 
 }  // namespace
 
@@ -34,42 +23,48 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
     : context_(context),
       loop_(loop),
       options_(std::move(options)),
-      frontend_(context, zmq::socket_type::router),
-      backend_(context, zmq::socket_type::router),
-      started_(loop.now()) {
-  for (zmq::socket_t* s : {&frontend_, &backend_}) {
+      clients_(context, zmq::socket_type::router),
+      workers_(context, zmq::socket_type::router),
+      started_(loop.now()),
+      registry_(options_.heartbeat) {
+  for (zmq::socket_t* s : {&clients_, &workers_}) {
     // Mandatory routing turns "peer gone" into an error we act on (cancel its work) instead
     // of a silent drop.
     s->set(zmq::sockopt::router_mandatory, 1);
     s->set(zmq::sockopt::sndhwm, 1000000);
     s->set(zmq::sockopt::rcvhwm, 1000000);
     s->set(zmq::sockopt::linger, 0);
-    // A hard cap far above the body limit: frames between the two get a RESOURCE_EXHAUSTED
+    // A hard cap far above the body limit: frames between the two get an INVALID_ARGUMENT
     // reply; only absurd ones make libzmq drop the connection.
     s->set(zmq::sockopt::maxmsgsize,
            static_cast<int64_t>(std::max<size_t>(64u << 20, 4 * options_.limits.max_body_bytes)));
   }
-  requests_.reserve(8192);
-  frontend_.bind(options_.frontend);
-  backend_.bind(options_.backend);
-  frontend_watch_ = loop_.addSocket(frontend_, [this] { onFrontend(); });
-  backend_watch_ = loop_.addSocket(backend_, [this] { onBackend(); });
-  housekeeping_timer_ = loop_.every(Millis(100), [this] { housekeeping(); });
-  spdlog::info("clients on {}, workers on {}, policy {}", frontendEndpoint(), backendEndpoint(),
+  clients_.bind(options_.clients);
+  workers_.bind(options_.workers);
+  // `this` is safe in loop callbacks: the handles are ours.
+  clients_watch_ = loop_.addSocket(clients_, [this] { onClients(); });
+  workers_watch_ = loop_.addSocket(workers_, [this] { onWorkers(); });
+  housekeeping_timer_ = loop_.every(options_.heartbeat.tick, [this] { housekeeping(); });
+  spdlog::info("clients on {}, workers on {}, policy {}", clientEndpoint(), workerEndpoint(),
                options_.policy);
 }
 
 Router::~Router() = default;  // the loop registrations are handles: they go with us
 
-std::string Router::frontendEndpoint() const { return frontend_.get(zmq::sockopt::last_endpoint); }
-std::string Router::backendEndpoint() const { return backend_.get(zmq::sockopt::last_endpoint); }
+std::string Router::clientEndpoint() const { return clients_.get(zmq::sockopt::last_endpoint); }
+std::string Router::workerEndpoint() const { return workers_.get(zmq::sockopt::last_endpoint); }
 
-Router::Service& Router::service(std::string_view name) {
+Service* Router::findService(std::string_view name) {
   auto it = services_.find(std::string(name));
-  if (it != services_.end()) return *it->second;
+  return it == services_.end() ? nullptr : it->second.get();
+}
+
+Service& Router::service(std::string_view name) {
+  if (Service* s = findService(name)) return *s;
   auto s = std::make_unique<Service>();
   s->name = std::string(name);
   s->balancer = makeBalancer(options_.policy, loop_.clock(), loop_.random(), options_.failure);
+  s->none_live_since = loop_.now();
   Labels labels{{"service", s->name}};
   s->requests = &metrics_.counter("sb_router_requests_total", "Requests received", labels);
   s->ok = &metrics_.counter("sb_router_responses_total", "Requests ended, by code",
@@ -82,45 +77,49 @@ Router::Service& Router::service(std::string_view name) {
 
 // ---- client side ----
 
-void Router::onFrontend() {
+void Router::onClients() {
   for (int i = 0; i < kBatch; ++i) {
     bool too_many = false;
-    size_t n = recvMessage(frontend_, parts_, 4, too_many);
+    size_t n = recvMessage(clients_, frames_, 4, too_many);
     if (n == 0) return;
-    handleClientMessage(n, too_many);
+    handleClientMessage(frames_, n, too_many);
     reapLostWorkers();
   }
 }
 
-void Router::handleClientMessage(size_t n, bool too_many) {
-  std::string_view client = view(parts_[0]);
+void Router::handleClientMessage(Frames& f, size_t n, bool too_many) {
+  std::string_view client = view(f[0]);
   if (n != 3 || too_many) {
     ++counters_.malformed;
-    replyError(client, 0, ErrorCode::kInvalidArgument,
+    // Whatever the frame count, the first frame is meant to be the header: name the request
+    // if it can be read.
+    uint64_t id = n >= 2 ? proto::peekRequestId(view(f[1]), options_.limits).value_or(0) : 0;
+    replyError(client, id, ErrorCode::kInvalidArgument,
                "a client message is exactly two frames: header, body");
     return;
   }
   Header h;
-  proto::Status st = proto::decodeHeader(view(parts_[1]), options_.limits, h);
+  proto::Status st = proto::decodeHeader(view(f[1]), options_.limits, h);
   if (!st.ok()) {
     ++counters_.malformed;
     spdlog::debug("bad header from a client: {}", st.message);
-    replyError(client, 0, st.code, st.message);
+    replyError(client, proto::peekRequestId(view(f[1]), options_.limits).value_or(0), st.code,
+               st.message);
     return;
   }
-  if (parts_[2].size() > options_.limits.max_body_bytes) {
+  if (f[2].size() > options_.limits.max_body_bytes) {
     ++counters_.malformed;
-    replyError(client, h.id, ErrorCode::kResourceExhausted,
-               "body of " + std::to_string(parts_[2].size()) + " bytes exceeds the limit of " +
+    replyError(client, h.id, ErrorCode::kInvalidArgument,
+               "body of " + std::to_string(f[2].size()) + " bytes exceeds the limit of " +
                    std::to_string(options_.limits.max_body_bytes));
     return;
   }
   switch (h.kind) {
     case Kind::kRequest:
-      handleRequest(h);
+      handleRequest(f, h);
       break;
     case Kind::kCancel:
-      handleCancel(h);
+      handleCancel(client, h);
       break;
     default:
       ++counters_.malformed;
@@ -130,60 +129,79 @@ void Router::handleClientMessage(size_t n, bool too_many) {
   }
 }
 
-void Router::handleRequest(const Header& h) {
+void Router::handleRequest(Frames& f, const Header& h) {
   ++counters_.requests;
-  std::string_view client = view(parts_[0]);
-  if (h.service == "router") {
-    handleAdmin(h);
+  std::string_view client = view(f[0]);
+  if (h.id == 0) {
+    ++counters_.malformed;
+    replyError(client, 0, ErrorCode::kInvalidArgument,
+               "request id 0 is reserved (errors about unreadable frames carry it)");
     return;
   }
-  std::string key = requestKey(client, h.id);
-  if (requests_.count(key)) {
+  if (h.service == "router") {
+    handleAdmin(f, h);
+    return;
+  }
+  std::string key = RequestTable::key(client, h.id);
+  if (requests_.find(key)) {
     replyError(client, h.id, ErrorCode::kInvalidArgument,
                "request id " + std::to_string(h.id) + " is already in flight");
     return;
   }
   // Unknown services get no state: a client must not be able to grow the router's memory by
   // naming services that do not exist.
-  auto sit = services_.find(std::string(h.service));
-  if (sit == services_.end()) {
+  Service* sp = findService(h.service);
+  if (!sp) {
     ++counters_.unavailable;
     replyError(client, h.id, ErrorCode::kUnavailable,
                "no worker has registered for service '" + std::string(h.service) + "'");
     return;
   }
-  Service& s = *sit->second;
+  Service& s = *sp;
   s.requests->inc();
-  WorkerId wid = 0;
+  TimePoint now = loop_.now();
+  MemberId wid = 0;
   bool admin = false;
   if (!h.target.empty()) {
-    for (const auto& [id, w] : workers_) {
-      if (w.name == h.target && w.service == h.service) wid = id;
-    }
-    if (!wid) {
+    RegisteredWorker* w = registry_.byName(h.target, h.service);
+    if (!w) {
       replyError(client, h.id, ErrorCode::kNotFound,
                  "no worker named '" + std::string(h.target) + "' in service '" +
                      std::string(h.service) + "'");
       return;
     }
+    wid = w->id;
     admin = true;
+  } else if (s.live == 0 && now - s.none_live_since >= options_.no_worker_grace) {
+    ++counters_.unavailable;
+    replyError(client, h.id, ErrorCode::kUnavailable,
+               "no live worker of '" + s.name + "' for " +
+                   std::to_string(ms(now - s.none_live_since)) +
+                   " ms (none registered, or all draining)");
+    return;
   } else {
     wid = s.balancer->select(h.model).value_or(0);
   }
 
-  auto [it, inserted] = requests_.try_emplace(key);
-  Request& r = it->second;
-  r.seq = next_seq_++;
+  Request& r = requests_.insert(key);
   r.service = &s;
   r.admin = admin;
   r.client = std::string(client);
   r.id = h.id;
   r.model = std::string(h.model);
-  r.started = loop_.now();
-  r.deadline = r.started + (h.deadline_ms ? Millis(h.deadline_ms) : options_.default_deadline);
+  r.started = now;
+  r.deadline = now + (h.deadline_ms ? Millis(h.deadline_ms) : options_.default_deadline);
   r.idempotent = h.idempotent;
-  r.header = std::move(parts_[1]);
-  r.body = std::move(parts_[2]);
+  if (h.deadline_at) {
+    r.header = std::move(f[1]);
+    r.deadline_at = h.deadline_at;
+  } else {
+    // No "dl": the worker still gets the time left (of the router's default), so add one.
+    std::string with = proto::withDeadline(view(f[1]), 0);
+    r.deadline_at = static_cast<uint32_t>(with.size() - 9);  // the uint64 value it ends with
+    r.header = frame(with);
+  }
+  r.body = std::move(f[2]);
   armDeadline(r.deadline);
 
   if (wid) {
@@ -193,45 +211,46 @@ void Router::handleRequest(const Header& h) {
         ++counters_.unavailable;
         replyError(client, h.id, ErrorCode::kUnavailable,
                    "worker " + std::string(h.target) + " is gone");
-        requests_.erase(it);
+        requests_.erase(key);
       } else {
-        s.queue.emplace_front(key, r.seq);  // onFrontend reaps the lost worker next
-        ++s.queued;
+        s.queue.pushFront(key, r.seq);  // onClients reaps the lost worker next
       }
     }
     return;
   }
-  if (s.queued >= options_.queue_size) {
+  if (s.queue.size() >= options_.queue_size) {
     ++counters_.resource_exhausted;
     replyError(client, h.id, ErrorCode::kResourceExhausted,
                "queue for service '" + s.name + "' is full (" +
                    std::to_string(options_.queue_size) + " waiting)");
-    requests_.erase(it);
+    requests_.erase(key);
     return;
   }
-  s.queue.emplace_back(key, r.seq);
-  ++s.queued;
+  s.queue.push(key, r.seq);
   ++counters_.queued;
 }
 
-void Router::handleCancel(const Header& h) {
-  std::string_view client = view(parts_[0]);
-  auto it = requests_.find(requestKey(client, h.id));
-  if (it == requests_.end() || it->second.client_done) return;  // already ended
-  Request& r = it->second;
+void Router::handleCancel(std::string_view client, const Header& h) {
+  std::string key = RequestTable::key(client, h.id);
+  Request* r = requests_.find(key);
+  if (!r || r->client_done) return;  // already ended
   ++counters_.cancelled;
   replyError(client, h.id, ErrorCode::kCancelled, "cancelled by the client");
-  if (r.worker == 0) {
-    --r.service->queued;
-    requests_.erase(it);
+  if (r->worker == 0) {
+    r->service->queue.forget();
+    requests_.erase(key);
     return;
   }
-  r.client_done = true;
-  sendCancel(workers_.at(r.worker), r);
+  r->client_done = true;
+  if (RegisteredWorker* w = registry_.byId(r->worker)) sendCancel(*w, *r);
 }
 
-bool Router::dispatch(Request& r, WorkerId wid) {
-  Worker& w = workers_.at(wid);
+bool Router::dispatch(Request& r, MemberId wid) {
+  RegisteredWorker& w = *registry_.byId(wid);
+  // The worker gets the time left, not the client's original deadline (PROTOCOL.md 4.2).
+  int64_t left = std::max<int64_t>(1, ms(r.deadline - loop_.now()));
+  proto::patchDeadline(static_cast<char*>(r.header.data()), r.header.size(), r.deadline_at,
+                       static_cast<uint64_t>(left));
   zmq::message_t header;
   zmq::message_t body;
   if (r.idempotent) {
@@ -244,12 +263,12 @@ bool Router::dispatch(Request& r, WorkerId wid) {
   }
   zmq::message_t parts[4] = {frame(w.identity), frame(r.client), std::move(header),
                              std::move(body)};
-  if (sendMessage(backend_, parts) != SendResult::kOk) {
+  if (sendMessage(workers_, parts) != SendResult::kOk) {
     // libzmq forgets a peer as soon as its connection closes, so an unroutable worker is gone
     // (killed, crashed) even if its heartbeats have not timed out yet; one a million messages
-    // behind (full pipe) is as good as gone. Nothing was sent, so
-    // the request is safe to dispatch elsewhere whatever its idempotency: take its frames
-    // back and let the caller queue it; the worker leaves rotation now.
+    // behind (full pipe) is as good as gone. Nothing was sent, so the request is safe to
+    // dispatch elsewhere whatever its idempotency: take its frames back and let the caller
+    // queue it; the worker leaves rotation now.
     if (!r.idempotent) {
       r.header = std::move(parts[2]);
       r.body = std::move(parts[3]);
@@ -265,43 +284,39 @@ bool Router::dispatch(Request& r, WorkerId wid) {
 }
 
 void Router::pumpQueue(Service& s) {
-  while (!s.queue.empty()) {
-    auto it = requests_.find(s.queue.front().first);
-    if (it != requests_.end() && it->second.seq == s.queue.front().second &&
-        it->second.worker == 0) {
-      break;
-    }
-    s.queue.pop_front();  // stale: expired or cancelled while queued
-  }
-  // FIFO, except that a request whose model no worker can take now does not block the ones
-  // behind it.
-  for (size_t i = 0; i < s.queue.size() && s.queued > 0;) {
-    auto [key, seq] = s.queue[i];
-    auto it = requests_.find(key);
-    if (it == requests_.end() || it->second.seq != seq || it->second.worker != 0) {
-      s.queue.erase(s.queue.begin() + static_cast<long>(i));
-      continue;
-    }
-    auto wid = s.balancer->select(it->second.model);
+  auto live = [this](const std::string& key, uint64_t seq) {
+    Request* r = requests_.find(key);
+    return r && r->seq == seq && r->worker == 0;
+  };
+  s.queue.pump(live, [&](const std::string& key) {
+    Request& r = *requests_.find(key);
+    auto wid = s.balancer->select(r.model);
     if (!wid) {
-      if (!s.balancer->select("")) return;  // nobody has room for anything
-      ++i;
-      continue;
+      // Nobody has room for anything, or only this model has to wait.
+      return s.balancer->select("") ? ServiceQueue::Offer::kSkip : ServiceQueue::Offer::kStop;
     }
-    s.queue.erase(s.queue.begin() + static_cast<long>(i));
-    --s.queued;
-    if (!dispatch(it->second, *wid)) {
-      // Back where it was; pumping resumes once the lost worker is removed.
-      s.queue.insert(s.queue.begin() + static_cast<long>(i), {key, seq});
-      ++s.queued;
-      return;
-    }
+    // A worker that turned out to be gone keeps the request where it is; pumping resumes once
+    // the lost worker is removed.
+    return dispatch(r, *wid) ? ServiceQueue::Offer::kTaken : ServiceQueue::Offer::kStop;
+  });
+}
+
+void Router::failQueued(Service& s, ErrorCode code, const std::string& message) {
+  auto live = [this](const std::string& key, uint64_t seq) {
+    Request* r = requests_.find(key);
+    return r && r->seq == seq && r->worker == 0;
+  };
+  for (const std::string& key : s.queue.drainLive(live)) {
+    Request* r = requests_.find(key);
+    if (code == ErrorCode::kUnavailable) ++counters_.unavailable;
+    replyError(r->client, r->id, code, message);
+    requests_.erase(key);
   }
 }
 
 void Router::reapLostWorkers() {
   while (!lost_workers_.empty()) {
-    WorkerId id = lost_workers_.back();
+    MemberId id = lost_workers_.back();
     lost_workers_.pop_back();
     removeWorker(id, "disconnected");
   }
@@ -315,7 +330,7 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
                                                            : Outcome::kNeutral;
     s.balancer->onFinish(r.worker, outcome);
     if (outcome == Outcome::kFailure) {
-      if (auto wit = workers_.find(r.worker); wit != workers_.end()) ++wit->second.failures;
+      if (RegisteredWorker* w = registry_.byId(r.worker)) ++w->failures;
     }
   }
   s.latency->observe(std::chrono::duration<double>(loop_.now() - r.started).count());
@@ -328,40 +343,39 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
         .inc();
   }
   requests_.erase(key);
-  if (s.queued > 0) pumpQueue(s);
+  if (!s.queue.empty()) pumpQueue(s);
 }
 
 // ---- worker side ----
 
-void Router::onBackend() {
+void Router::onWorkers() {
   for (int i = 0; i < kBatch; ++i) {
     bool too_many = false;
-    size_t n = recvMessage(backend_, parts_, 5, too_many);
+    size_t n = recvMessage(workers_, frames_, 5, too_many);
     if (n == 0) return;
-    handleWorkerMessage(n, too_many);
+    handleWorkerMessage(frames_, n, too_many);
     reapLostWorkers();
   }
 }
 
-void Router::handleWorkerMessage(size_t n, bool too_many) {
-  std::string identity(view(parts_[0]));
-  auto known = by_identity_.find(identity);
-  Worker* w = known == by_identity_.end() ? nullptr : &workers_.at(known->second);
-  if (w) w->last_seen = loop_.now();
+void Router::handleWorkerMessage(Frames& f, size_t n, bool too_many) {
+  std::string identity(view(f[0]));
+  RegisteredWorker* w = registry_.byIdentity(identity);
+  if (w) registry_.seen(*w, loop_.now());
   if (n != 4 || too_many) {
     ++counters_.dropped;
     spdlog::warn("dropped a {}-frame message from a worker", n);
     return;
   }
   Header h;
-  proto::Status st = proto::decodeHeader(view(parts_[2]), options_.limits, h);
+  proto::Status st = proto::decodeHeader(view(f[2]), options_.limits, h);
   if (!st.ok()) {
     ++counters_.dropped;
     spdlog::warn("dropped a frame from worker {}: {}", w ? w->name : "(unknown)", st.message);
     return;
   }
   if (h.kind == Kind::kReady) {
-    onReady(w, identity, view(parts_[3]));
+    onReady(identity, view(f[3]));
     return;
   }
   if (!w) {
@@ -369,83 +383,72 @@ void Router::handleWorkerMessage(size_t n, bool too_many) {
     if (h.kind != Kind::kBye) sendControl(identity, Kind::kBye);
     return;
   }
-  onWorkerFrame(*w, h);
+  onWorkerFrame(*w, f, h);
 }
 
-void Router::onReady(Worker* known, const std::string& identity, std::string_view body) {
-  msgpack::object_handle oh;
-  proto::Status st = proto::decodeBody(body, options_.limits, oh);
-  const msgpack::object& o = oh.get();
-  const msgpack::object* name = st.ok() ? proto::findKey(o, "name") : nullptr;
-  const msgpack::object* svc = st.ok() ? proto::findKey(o, "svc") : nullptr;
-  if (!name || name->type != msgpack::type::STR || !svc || svc->type != msgpack::type::STR ||
-      svc->via.str.size == 0) {
-    ++counters_.dropped;
-    spdlog::warn("ignored a ready message without name and service");
+void Router::refuse(const std::string& identity, const std::string& why) {
+  ++counters_.refused;
+  spdlog::warn("refused a worker's announcement: {}", why);
+  Header h;
+  h.kind = Kind::kError;
+  h.id = 0;
+  h.error = ErrorCode::kInvalidArgument;
+  h.message = why;
+  header_buf_.clear();
+  proto::encodeHeaderInto(h, header_buf_);
+  zmq::message_t parts[4] = {frame(identity), zmq::message_t(), frame(header_buf_),
+                             zmq::message_t()};
+  sendMessage(workers_, parts);
+}
+
+void Router::onReady(const std::string& identity, std::string_view body) {
+  proto::Announcement a;
+  proto::Status st = proto::decodeAnnouncement(body, options_.limits, a);
+  if (!st.ok()) {
+    refuse(identity, st.message);
     return;
   }
-  WorkerSpec spec;
-  Millis heartbeat = options_.heartbeat;
-  uint32_t liveness = options_.liveness;
-  try {
-    if (auto* v = proto::findKey(o, "cap")) spec.capacity = v->as<uint32_t>();
-    if (auto* v = proto::findKey(o, "w")) spec.weight = v->as<uint32_t>();
-    if (auto* v = proto::findKey(o, "backup")) spec.backup = v->as<bool>();
-    if (auto* v = proto::findKey(o, "models")) spec.tags = v->as<std::vector<std::string>>();
-    if (auto* v = proto::findKey(o, "hb")) heartbeat = Millis(v->as<uint32_t>());
-    if (auto* v = proto::findKey(o, "liveness")) liveness = v->as<uint32_t>();
-  } catch (const std::exception&) {
-    ++counters_.dropped;
-    spdlog::warn("ignored a ready message with badly typed fields");
-    return;
+  auto admission = registry_.admit(identity, a);
+  switch (admission.kind) {
+    case WorkerRegistry::Admission::kRefuse:
+      refuse(identity, admission.why);
+      return;
+    case WorkerRegistry::Admission::kReplace:
+      removeWorker(admission.previous, "reconnected");
+      break;
+    case WorkerRegistry::Admission::kMove:
+      removeWorker(admission.previous, "changed service");
+      break;
+    default:
+      break;
   }
-  if (spec.capacity == 0) spec.capacity = 1;
-  if (heartbeat.count() <= 0) heartbeat = options_.heartbeat;
-  if (liveness == 0) liveness = options_.liveness;
-  std::string svc_name = svc->as<std::string>();
-  if (svc_name == "router") {
-    ++counters_.dropped;
-    spdlog::warn("refused worker {}: 'router' is the router's own service",
-                 name->as<std::string>());
-    return;
-  }
-  if (known && known->service != svc_name) {
-    removeWorker(known->id, "changed service");
-    known = nullptr;
-  }
-  Worker* w = known;
-  if (!w) {
-    WorkerId id = next_worker_++;
-    w = &workers_[id];
-    w->id = id;
-    w->identity = identity;
-    w->joined = loop_.now();
-    by_identity_[identity] = id;
-  }
-  w->name = name->as<std::string>();
-  w->service = svc_name;
-  w->spec = spec;
-  w->heartbeat = heartbeat;
-  w->liveness = liveness;
-  w->last_seen = loop_.now();
-  w->next_heartbeat = loop_.now() + heartbeat;
-  Service& s = service(svc_name);
-  s.balancer->upsert(w->id, spec);
-  s.balancer->setDraining(w->id, w->draining);
-  spdlog::info("worker {} joined '{}' (capacity {}, weight {}{})", w->name, svc_name, spec.capacity,
-               spec.weight, spec.backup ? ", backup" : "");
+  bool fresh = admission.kind != WorkerRegistry::Admission::kUpdate;
+  RegisteredWorker& w = registry_.upsert(identity, a, loop_.now());
+  Service& s = service(w.service);
+  s.balancer->upsert(w.id, w.spec);
+  s.balancer->setDraining(w.id, w.draining);
+  if (fresh && !w.draining) ++s.live;
+  spdlog::info("worker {} joined '{}' (capacity {}, weight {}{})", w.name, w.service,
+               w.spec.capacity, w.spec.weight, w.spec.backup ? ", backup" : "");
   sendControl(identity, Kind::kHeartbeat);  // tells the worker it is registered
   pumpQueue(s);
 }
 
-void Router::onWorkerFrame(Worker& w, const Header& h) {
+void Router::setDraining(RegisteredWorker& w) {
+  if (w.draining) return;
+  w.draining = true;
+  Service& s = service(w.service);
+  s.balancer->setDraining(w.id, true);
+  if (--s.live == 0) s.none_live_since = loop_.now();
+}
+
+void Router::onWorkerFrame(RegisteredWorker& w, Frames& f, const Header& h) {
   switch (h.kind) {
     case Kind::kHeartbeat:
       return;
     case Kind::kDrain:
       if (!w.draining) spdlog::info("worker {} is draining", w.name);
-      w.draining = true;
-      service(w.service).balancer->setDraining(w.id, true);
+      setDraining(w);
       sendControl(w.identity, Kind::kDrain);  // acknowledges: nothing new will follow
       return;
     case Kind::kBye:
@@ -459,18 +462,17 @@ void Router::onWorkerFrame(Worker& w, const Header& h) {
       ++counters_.dropped;
       return;
   }
-  std::string key = requestKey(view(parts_[1]), h.id);
-  auto it = requests_.find(key);
-  if (it == requests_.end() || it->second.worker != w.id) return;  // ended already
-  Request& r = it->second;
+  std::string key = RequestTable::key(view(f[1]), h.id);
+  Request* r = requests_.find(key);
+  if (!r || r->worker != w.id) return;  // ended already
   if (h.kind == Kind::kChunk) {
     ++counters_.chunks;
-    if (r.client_done) return;
-    r.streamed = true;
-    if (!toClient(&parts_[1], 3)) {
+    if (r->client_done) return;
+    r->streamed = true;
+    if (!toClient(&f[1], 3)) {
       ++counters_.client_gone;
-      r.client_done = true;
-      sendCancel(w, r);
+      r->client_done = true;
+      sendCancel(w, *r);
     }
     return;
   }
@@ -479,42 +481,37 @@ void Router::onWorkerFrame(Worker& w, const Header& h) {
     ++counters_.replies;
   else
     ++counters_.errors;
-  if (!r.client_done && !toClient(&parts_[1], 3)) ++counters_.client_gone;
-  finish(key, r, code);
+  if (!r->client_done && !toClient(&f[1], 3)) ++counters_.client_gone;
+  finish(key, *r, code);
 }
 
-void Router::removeWorker(WorkerId id, const char* why) {
-  auto it = workers_.find(id);
-  if (it == workers_.end()) return;
-  Worker w = std::move(it->second);
-  workers_.erase(it);
-  by_identity_.erase(w.identity);
+void Router::removeWorker(MemberId id, const char* why) {
+  RegisteredWorker* found = registry_.byId(id);
+  if (!found) return;
+  RegisteredWorker w = std::move(*found);
+  registry_.remove(id);
   Service& s = service(w.service);
   s.balancer->remove(id);
+  if (!w.draining && --s.live == 0) s.none_live_since = loop_.now();
   metrics_.removeSeriesWith("worker", w.name);
-  std::vector<std::string> keys;
-  for (const auto& [key, r] : requests_) {
-    if (r.worker == id) keys.push_back(key);
-  }
+  std::vector<std::string> keys = requests_.on(id);
   spdlog::info("worker {} left '{}' ({}), {} request(s) in flight on it", w.name, w.service, why,
                keys.size());
   for (const auto& key : keys) {
-    auto rit = requests_.find(key);
-    if (rit == requests_.end()) continue;
-    Request& r = rit->second;
-    if (r.idempotent && !r.streamed && !r.client_done && !r.admin) {
+    Request* r = requests_.find(key);
+    if (!r) continue;
+    if (r->idempotent && !r->streamed && !r->client_done && !r->admin) {
       // Safe to run again elsewhere: nothing reached the client yet.
-      r.worker = 0;
-      s.queue.emplace_front(key, r.seq);
-      ++s.queued;
+      r->worker = 0;
+      s.queue.pushFront(key, r->seq);
       ++counters_.redispatched;
       continue;
     }
-    if (!r.client_done) {
+    if (!r->client_done) {
       ++counters_.unavailable;
-      replyError(r.client, r.id, ErrorCode::kUnavailable,
+      replyError(r->client, r->id, ErrorCode::kUnavailable,
                  "worker " + w.name + " " + why + " while serving the request" +
-                     (r.streamed ? " (a partial stream was delivered)" : ""));
+                     (r->streamed ? " (a partial stream was delivered)" : ""));
     }
     requests_.erase(key);
   }
@@ -528,10 +525,10 @@ SendResult Router::sendControl(const std::string& identity, Kind kind) {
   proto::encodeHeaderInto(h, header_buf_);
   zmq::message_t parts[4] = {frame(identity), zmq::message_t(), frame(header_buf_),
                              zmq::message_t()};
-  return sendMessage(backend_, parts);
+  return sendMessage(workers_, parts);
 }
 
-void Router::sendCancel(const Worker& w, const Request& r) {
+void Router::sendCancel(const RegisteredWorker& w, const Request& r) {
   Header h;
   h.kind = Kind::kCancel;
   h.id = r.id;
@@ -539,7 +536,7 @@ void Router::sendCancel(const Worker& w, const Request& r) {
   proto::encodeHeaderInto(h, header_buf_);
   zmq::message_t parts[4] = {frame(w.identity), frame(r.client), frame(header_buf_),
                              zmq::message_t()};
-  sendMessage(backend_, parts);
+  sendMessage(workers_, parts);
 }
 
 bool Router::replyError(std::string_view client, uint64_t id, ErrorCode code,
@@ -557,7 +554,7 @@ bool Router::replyError(std::string_view client, uint64_t id, ErrorCode code,
 }
 
 bool Router::toClient(zmq::message_t* parts, size_t n) {
-  SendResult res = sendMessage(frontend_, parts, n);
+  SendResult res = sendMessage(clients_, parts, n);
   if (res == SendResult::kOk) return true;
   if (res != SendResult::kUnroutable) ++counters_.dropped;
   return false;
@@ -567,74 +564,69 @@ bool Router::toClient(zmq::message_t* parts, size_t n) {
 
 void Router::housekeeping() {
   TimePoint now = loop_.now();
-  std::vector<WorkerId> dead;
-  for (auto& [id, w] : workers_) {
-    if (now - w.last_seen > w.heartbeat * w.liveness) {
-      dead.push_back(id);
-    } else if (now >= w.next_heartbeat) {
-      // Unroutable means libzmq saw the connection close: the worker is gone (a reconnect
-      // would come back under a new identity), so do not wait for the liveness timeout.
-      if (sendControl(w.identity, Kind::kHeartbeat) == SendResult::kUnroutable) {
-        lost_workers_.push_back(id);
-      }
-      w.next_heartbeat = now + w.heartbeat;
+  for (MemberId id : registry_.dead(now)) removeWorker(id, "missed its heartbeats");
+  for (MemberId id : registry_.heartbeatsDue(now)) {
+    // Unroutable means libzmq saw the connection close: the worker is gone (a reconnect
+    // would come back under a new identity), so do not wait for the liveness timeout.
+    if (sendControl(registry_.byId(id)->identity, Kind::kHeartbeat) == SendResult::kUnroutable) {
+      lost_workers_.push_back(id);
     }
   }
-  for (WorkerId id : dead) removeWorker(id, "missed its heartbeats");
   reapLostWorkers();
-  if (now >= earliest_deadline_) checkDeadlines();
+  // Requests waiting for a service with no live worker end once the grace has passed.
+  for (auto& [name, s] : services_) {
+    if (s->live == 0 && !s->queue.empty() && now - s->none_live_since >= options_.no_worker_grace) {
+      failQueued(*s, ErrorCode::kUnavailable,
+                 "no live worker of '" + name + "' for " +
+                     std::to_string(ms(now - s->none_live_since)) +
+                     " ms (none registered, or all draining)");
+    }
+  }
+  if (now >= requests_.earliestDeadline()) checkDeadlines();
 }
 
 void Router::armDeadline(TimePoint when) {
-  if (when >= earliest_deadline_) return;
-  earliest_deadline_ = when;
+  if (!requests_.noteDeadline(when)) return;
   deadline_timer_ = loop_.after(when - loop_.now(), [this] { checkDeadlines(); });
 }
 
-// A scan of the (bounded) request table, run only when the earliest known deadline is due:
-// cheaper than keeping every request in a timer heap until its deadline passes.
 void Router::checkDeadlines() {
   TimePoint now = loop_.now();
-  TimePoint earliest = TimePoint::max();
-  std::vector<std::string> expired;
-  for (const auto& [key, r] : requests_) {
-    if (r.deadline <= now)
-      expired.push_back(key);
-    else
-      earliest = std::min(earliest, r.deadline);
-  }
-  for (const auto& key : expired) {
-    auto rit = requests_.find(key);
-    if (rit == requests_.end()) continue;  // ended by an earlier step of this loop
-    Request& r = rit->second;
-    if (r.worker == 0) {
-      --r.service->queued;
-      replyError(r.client, r.id, ErrorCode::kDeadlineExceeded,
-                 "deadline exceeded while queued: no worker of '" + r.service->name + "' was free");
+  std::vector<TimePoint> extended;
+  for (const auto& key : requests_.expired(now)) {
+    Request* r = requests_.find(key);
+    if (!r) continue;  // ended by an earlier step of this loop
+    if (r->worker == 0) {
+      r->service->queue.forget();
+      replyError(
+          r->client, r->id, ErrorCode::kDeadlineExceeded,
+          "deadline exceeded while queued: no worker of '" + r->service->name + "' was free");
       requests_.erase(key);
       continue;
     }
-    auto wit = workers_.find(r.worker);
-    if (!r.client_done) {
-      replyError(r.client, r.id, ErrorCode::kDeadlineExceeded,
+    RegisteredWorker* w = registry_.byId(r->worker);
+    if (!r->client_done) {
+      replyError(r->client, r->id, ErrorCode::kDeadlineExceeded,
                  "deadline exceeded; the request was cancelled on worker " +
-                     (wit != workers_.end() ? wit->second.name : std::string("?")));
-      r.client_done = true;
-      if (wit != workers_.end()) {
-        sendCancel(wit->second, r);
+                     (w ? w->name : std::string("?")));
+      r->client_done = true;
+      if (w) {
+        sendCancel(*w, *r);
         // The slot stays taken until the worker's final frame, with this much grace.
-        r.deadline = now + wit->second.heartbeat * wit->second.liveness;
-        earliest = std::min(earliest, r.deadline);
+        r->deadline = now + w->heartbeat * w->liveness;
+        extended.push_back(r->deadline);
         continue;
       }
     }
     spdlog::warn("worker {} never answered a cancel; releasing its slot",
-                 wit != workers_.end() ? wit->second.name : std::string("?"));
-    finish(key, r, ErrorCode::kInternal);
+                 w ? w->name : std::string("?"));
+    finish(key, *r, ErrorCode::kInternal);
   }
-  earliest_deadline_ = TimePoint::max();
+  for (TimePoint t : extended) requests_.noteDeadline(t);
   deadline_timer_.cancel();
-  if (earliest != TimePoint::max()) armDeadline(earliest);
+  if (requests_.earliestDeadline() != TimePoint::max()) {
+    deadline_timer_ = loop_.after(requests_.earliestDeadline() - now, [this] { checkDeadlines(); });
+  }
 }
 
 }  // namespace sb::router

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -8,23 +7,28 @@
 
 #include <zmq.hpp>
 
+#include "request_table.h"
 #include "sb/core/event_loop.h"
 #include "sb/core/frames.h"
 #include "sb/metrics/metrics.h"
 #include "sb/policy/balancer.h"
 #include "sb/proto/header.h"
 #include "sb/proto/status.h"
+#include "service_queue.h"
+#include "worker_registry.h"
 
 namespace sb::router {
 
 struct RouterOptions {
-  std::string frontend = "tcp://*:5555";
-  std::string backend = "tcp://*:5556";
+  std::string clients = "tcp://*:5555";  // where clients connect (the "frontend")
+  std::string workers = "tcp://*:5556";  // where workers connect (the "backend")
   std::string policy = "least-conn";
   size_t queue_size = 1024;         // per service, while no worker is eligible
   Millis default_deadline{300000};  // for requests that carry none
-  Millis heartbeat{1000};
-  uint32_t liveness = 3;
+  // How long requests wait for a service none of whose workers is live (all gone or
+  // draining) before they end UNAVAILABLE: room for a restarting worker to come back.
+  Millis no_worker_grace{3000};
+  HeartbeatRules heartbeat;
   FailurePolicy failure;
   proto::Limits limits;
 };
@@ -44,85 +48,62 @@ struct RouterCounters {
   uint64_t malformed = 0;  // frames answered with an error
   uint64_t dropped = 0;    // frames dropped with nobody to answer
   uint64_t client_gone = 0;
+  uint64_t refused = 0;  // announcements refused
 };
 
-// The broker. Clients connect DEALERs to the frontend ROUTER, workers to the backend ROUTER.
+// One service: its workers' balancer and its queue.
+struct Service {
+  std::string name;
+  BalancerPtr balancer;
+  ServiceQueue queue;
+  uint32_t live = 0;                        // registered workers not draining
+  TimePoint none_live_since = TimePoint{};  // when `live` last dropped to 0
+  Counter* requests = nullptr;
+  Counter* ok = nullptr;
+  Histogram* latency = nullptr;
+};
+
+// The broker. Clients connect DEALERs to its client endpoint, workers to its worker endpoint.
 // It reads only headers, moves body frames untouched, and ends every request with a reply or
-// an error. Runs on the caller's event loop.
+// an error. Runs on the caller's event loop; the rules live in WorkerRegistry, RequestTable
+// and ServiceQueue, and this is the socket glue around them.
 class Router {
  public:
   Router(zmq::context_t& context, EventLoop& loop, RouterOptions options);
   ~Router();
 
   // The endpoints actually bound (wildcard ports resolved).
-  std::string frontendEndpoint() const;
-  std::string backendEndpoint() const;
+  std::string clientEndpoint() const;
+  std::string workerEndpoint() const;
   const RouterCounters& counters() const { return counters_; }
 
  private:
-  struct Worker {
-    WorkerId id = 0;
-    std::string identity;
-    std::string name;
-    std::string service;
-    WorkerSpec spec;
-    TimePoint joined{};
-    TimePoint last_seen{};
-    TimePoint next_heartbeat{};
-    Millis heartbeat{1000};
-    uint32_t liveness = 3;
-    bool draining = false;
-    uint64_t dispatched = 0;
-    uint64_t failures = 0;
-  };
-  struct Service {
-    std::string name;
-    BalancerPtr balancer;
-    std::deque<std::pair<std::string, uint64_t>> queue;  // (request key, record seq)
-    size_t queued = 0;
-    Counter* requests = nullptr;
-    Counter* ok = nullptr;
-    Histogram* latency = nullptr;
-  };
-  struct Request {
-    uint64_t seq = 0;
-    Service* service = nullptr;
-    WorkerId worker = 0;  // 0 while queued
-    bool admin = false;   // addressed to one worker by name; outside the balancer
-    std::string client;   // the client's routing identity
-    uint64_t id = 0;
-    std::string model;
-    TimePoint started{};
-    TimePoint deadline{};
-    bool idempotent = false;
-    bool streamed = false;
-    bool client_done = false;  // the client already got its final frame
-    zmq::message_t header;     // kept while queued, and for idempotent re-dispatch
-    zmq::message_t body;
-  };
+  using Frames = std::vector<zmq::message_t>;
 
-  void onFrontend();
-  void onBackend();
-  void handleClientMessage(size_t n, bool too_many);
-  void handleWorkerMessage(size_t n, bool too_many);
-  void handleRequest(const proto::Header& h);
-  void handleCancel(const proto::Header& h);
-  void handleAdmin(const proto::Header& h);
-  void onReady(Worker* known, const std::string& identity, std::string_view body);
-  void onWorkerFrame(Worker& w, const proto::Header& h);
+  void onClients();
+  void onWorkers();
+  void handleClientMessage(Frames& f, size_t n, bool too_many);
+  void handleRequest(Frames& f, const proto::Header& h);
+  void handleCancel(std::string_view client, const proto::Header& h);
+  void handleAdmin(Frames& f, const proto::Header& h);
+  void handleWorkerMessage(Frames& f, size_t n, bool too_many);
+  void onReady(const std::string& identity, std::string_view body);
+  void onWorkerFrame(RegisteredWorker& w, Frames& f, const proto::Header& h);
+  void refuse(const std::string& identity, const std::string& why);
 
   Service& service(std::string_view name);
+  Service* findService(std::string_view name);
   // Sends a request to a worker. False when the worker turned out to be gone: the request
   // keeps its frames (caller re-queues it) and the worker is queued for removal.
-  bool dispatch(Request& r, WorkerId wid);
+  bool dispatch(Request& r, MemberId wid);
   void pumpQueue(Service& s);
+  void failQueued(Service& s, proto::ErrorCode code, const std::string& message);
   void finish(const std::string& key, Request& r, proto::ErrorCode code);
-  void removeWorker(WorkerId id, const char* why);
+  void setDraining(RegisteredWorker& w);
+  void removeWorker(MemberId id, const char* why);
   void reapLostWorkers();
-  void sendToWorker(const Worker& w, zmq::message_t&& envelope, zmq::message_t&& header,
-                    zmq::message_t&& body);
   SendResult sendControl(const std::string& identity, proto::Kind kind);
-  void sendCancel(const Worker& w, const Request& r);
+  void sendCancel(const RegisteredWorker& w, const Request& r);
   // Sends an error as the final frame of a client's request; false if the client is gone.
   bool replyError(std::string_view client, uint64_t id, proto::ErrorCode code,
                   const std::string& message);
@@ -130,7 +111,6 @@ class Router {
   void housekeeping();
   void checkDeadlines();
   void armDeadline(TimePoint when);
-  void countError(Service* s, proto::ErrorCode code);
 
   std::string statusBody();
   std::string metricsText();
@@ -139,26 +119,21 @@ class Router {
   zmq::context_t& context_;
   EventLoop& loop_;
   RouterOptions options_;
-  zmq::socket_t frontend_;
-  zmq::socket_t backend_;
-  LoopHandle frontend_watch_;
-  LoopHandle backend_watch_;
+  zmq::socket_t clients_;
+  zmq::socket_t workers_;
+  LoopHandle clients_watch_;
+  LoopHandle workers_watch_;
   TimePoint started_;
 
-  std::unordered_map<WorkerId, Worker> workers_;
-  std::unordered_map<std::string, WorkerId> by_identity_;
+  WorkerRegistry registry_;
+  RequestTable requests_;
   std::unordered_map<std::string, std::unique_ptr<Service>> services_;
-  std::unordered_map<std::string, Request> requests_;  // key: client identity + request id
-  WorkerId next_worker_ = 1;
-  uint64_t next_seq_ = 1;
 
-  TimePoint earliest_deadline_ = TimePoint::max();
   LoopHandle deadline_timer_;
   LoopHandle housekeeping_timer_;
-  TimePoint last_heartbeat_{};
 
-  std::vector<WorkerId> lost_workers_;
-  std::vector<zmq::message_t> parts_;
+  std::vector<MemberId> lost_workers_;
+  Frames frames_;  // receive buffer, reused; handed to the handlers explicitly
   std::string header_buf_;
   RouterCounters counters_;
   MetricsRegistry metrics_;

@@ -20,8 +20,8 @@ int64_t msSince(TimePoint then, TimePoint now) {
 
 }  // namespace
 
-void Router::handleAdmin(const Header& h) {
-  std::string client(view(parts_[0]));
+void Router::handleAdmin(Frames& f, const Header& h) {
+  std::string client(view(f[0]));
   std::string body;
   if (h.op == "status") {
     body = statusBody();
@@ -29,7 +29,7 @@ void Router::handleAdmin(const Header& h) {
     body = proto::packBody(metricsText());
   } else if (h.op == "drain") {
     msgpack::object_handle oh;
-    proto::Status st = proto::decodeBody(view(parts_[2]), options_.limits, oh);
+    proto::Status st = proto::decodeBody(view(f[2]), options_.limits, oh);
     const msgpack::object* name = st.ok() ? proto::findKey(oh.get(), "worker") : nullptr;
     if (!name || name->type != msgpack::type::STR) {
       replyError(client, h.id, ErrorCode::kInvalidArgument,
@@ -59,19 +59,14 @@ void Router::handleAdmin(const Header& h) {
 }
 
 proto::Status Router::drainWorker(std::string_view name) {
-  bool found = false;
-  for (auto& [id, w] : workers_) {
-    if (w.name != name) continue;
-    found = true;
-    if (!w.draining) spdlog::info("draining worker {} on request", w.name);
-    w.draining = true;
-    service(w.service).balancer->setDraining(id, true);
-    sendControl(w.identity, Kind::kDrain);
-  }
-  if (!found) {
+  RegisteredWorker* w = registry_.byName(name);
+  if (!w) {
     return proto::Status::error(ErrorCode::kNotFound,
                                 "no worker named '" + std::string(name) + "'");
   }
+  if (!w->draining) spdlog::info("draining worker {} on request", w->name);
+  setDraining(*w);
+  sendControl(w->identity, Kind::kDrain);
   return {};
 }
 
@@ -84,9 +79,9 @@ std::string Router::statusBody() {
   pk.pack("policy"), pk.pack(options_.policy);
 
   pk.pack("workers");
-  pk.pack_array(static_cast<uint32_t>(workers_.size()));
-  for (const auto& [id, w] : workers_) {
-    const WorkerState* st = service(w.service).balancer->find(id);
+  pk.pack_array(static_cast<uint32_t>(registry_.size()));
+  for (const auto& [id, w] : registry_.all()) {
+    const MemberState* st = service(w.service).balancer->find(id);
     pk.pack_map(14);
     pk.pack("name"), pk.pack(w.name);
     pk.pack("id"), pk.pack(id);
@@ -108,12 +103,13 @@ std::string Router::statusBody() {
   pk.pack_array(static_cast<uint32_t>(services_.size()));
   for (const auto& [name, s] : services_) {
     uint64_t inflight = 0;
-    for (const auto& ws : s->balancer->workers()) inflight += ws.inflight;
-    pk.pack_map(4);
+    for (const auto& m : s->balancer->members()) inflight += m.inflight;
+    pk.pack_map(5);
     pk.pack("name"), pk.pack(name);
-    pk.pack("workers"), pk.pack(s->balancer->workers().size());
+    pk.pack("workers"), pk.pack(s->balancer->members().size());
+    pk.pack("live"), pk.pack(s->live);
     pk.pack("inflight"), pk.pack(inflight);
-    pk.pack("queued"), pk.pack(s->queued);
+    pk.pack("queued"), pk.pack(s->queue.size());
   }
 
   const RouterCounters& c = counters_;
@@ -131,6 +127,7 @@ std::string Router::statusBody() {
       {"malformed", c.malformed},
       {"dropped", c.dropped},
       {"client_gone", c.client_gone},
+      {"refused", c.refused},
   };
   pk.pack("counters"), pk.pack(counters);
   return std::string(buf.data(), buf.size());
@@ -140,17 +137,17 @@ std::string Router::metricsText() {
   // Gauges and mirrored counters are refreshed at scrape time from the router's state.
   for (const auto& [name, s] : services_) {
     uint64_t inflight = 0;
-    for (const auto& ws : s->balancer->workers()) inflight += ws.inflight;
+    for (const auto& m : s->balancer->members()) inflight += m.inflight;
     Labels labels{{"service", name}};
     metrics_.gauge("sb_router_queue_depth", "Requests waiting for a worker", labels)
-        .set(static_cast<double>(s->queued));
+        .set(static_cast<double>(s->queue.size()));
     metrics_.gauge("sb_router_inflight", "Requests being served", labels)
         .set(static_cast<double>(inflight));
     metrics_.gauge("sb_router_workers", "Registered workers", labels)
-        .set(static_cast<double>(s->balancer->workers().size()));
+        .set(static_cast<double>(s->balancer->members().size()));
   }
-  for (const auto& [id, w] : workers_) {
-    const WorkerState* st = service(w.service).balancer->find(id);
+  for (const auto& [id, w] : registry_.all()) {
+    const MemberState* st = service(w.service).balancer->find(id);
     Labels labels{{"service", w.service}, {"worker", w.name}};
     metrics_.gauge("sb_router_worker_inflight", "Requests in flight on a worker", labels)
         .set(st ? st->inflight : 0);
@@ -170,6 +167,10 @@ std::string Router::metricsText() {
   mirror("malformed", c.malformed);
   mirror("dropped", c.dropped);
   mirror("client_gone", c.client_gone);
+  metrics_
+      .counter("sb_router_workers_refused_total",
+               "Worker announcements refused (bad fields, duplicate names)")
+      .mirror(static_cast<double>(c.refused));
   metrics_
       .counter("sb_router_redispatched_total", "Idempotent requests re-sent after a worker died")
       .mirror(static_cast<double>(c.redispatched));

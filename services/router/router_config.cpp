@@ -10,9 +10,10 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
                                       CommonOptions& common) {
   CLI::App app{"Switchboard router: least-connection broker between clients and workers",
                "sb-router"};
-  app.add_option("--frontend", o.frontend, "ZMQ endpoint clients connect to")
+  app.add_option("--client-bind,--frontend", o.clients, "ZMQ endpoint clients connect to")
       ->capture_default_str();
-  app.add_option("--backend", o.backend, "ZMQ endpoint workers connect to")->capture_default_str();
+  app.add_option("--worker-bind,--backend", o.workers, "ZMQ endpoint workers connect to")
+      ->capture_default_str();
   app.add_option("--policy", o.policy, "least-conn or round-robin")
       ->check(CLI::IsMember({"least-conn", "round-robin"}))
       ->capture_default_str();
@@ -23,13 +24,20 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
   app.add_option("--default-deadline-ms", deadline_ms, "Deadline for requests that carry none")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  int64_t heartbeat_ms = o.heartbeat.count();
+  int64_t heartbeat_ms = o.heartbeat.default_interval.count();
   app.add_option("--heartbeat-ms", heartbeat_ms,
-                 "Heartbeat interval towards workers (default for workers that announce none)")
+                 "Heartbeat interval for workers that announce none (at least 100)")
+      ->check(CLI::Range(int64_t{100}, int64_t{3600000}))
+      ->capture_default_str();
+  app.add_option("--liveness", o.heartbeat.default_liveness,
+                 "Heartbeats a worker may miss before it is removed (for workers that announce "
+                 "none)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--liveness", o.liveness, "Heartbeats a worker may miss before it is removed")
-      ->check(CLI::PositiveNumber)
+  int64_t grace_ms = o.no_worker_grace.count();
+  app.add_option("--no-worker-grace-ms", grace_ms,
+                 "How long requests wait for a service with no live worker before UNAVAILABLE")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--max-fails", o.failure.max_fails,
                  "Worker failures within --fail-timeout-ms that cool it down (0: never)")
@@ -49,7 +57,8 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
   o.default_deadline = Millis(deadline_ms);
-  o.heartbeat = Millis(heartbeat_ms);
+  o.heartbeat.default_interval = Millis(heartbeat_ms);
+  o.no_worker_grace = Millis(grace_ms);
   o.failure.fail_timeout = Millis(fail_timeout_ms);
   return std::nullopt;
 }
@@ -69,7 +78,7 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
     spdlog::info("signal {}, stopping", signo);
     loop.stop();
   });
-  notifyReady(common.ready_fd, router->frontendEndpoint() + " " + router->backendEndpoint());
+  notifyReady(common.ready_fd, router->clientEndpoint() + " " + router->workerEndpoint());
   loop.run();
   return 0;
 }

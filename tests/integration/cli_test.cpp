@@ -41,8 +41,9 @@ TEST(Cli, BadFlagExitsNonZeroWithOneLine) {
 TEST(Cli, HelpListsEveryFlagWithItsEnvironmentVariable) {
   auto r = runProgram("sb-router", {"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* flag : {"--frontend", "--backend", "--policy", "--config", "--queue-size",
-                           "--heartbeat-ms", "SB_FRONTEND", "SB_QUEUE_SIZE"}) {
+  for (const char* flag :
+       {"--client-bind", "--worker-bind", "--policy", "--config", "--queue-size", "--heartbeat-ms",
+        "--no-worker-grace-ms", "SB_CLIENT_BIND", "SB_WORKER_BIND", "SB_QUEUE_SIZE"}) {
     EXPECT_NE(r.output.find(flag), std::string::npos) << flag;
   }
   r = runProgram("sb-echo", {"--help"});

@@ -98,12 +98,15 @@ TEST_F(RouterInput, WrongVersionIsRefusedByName) {
   expectStillServing();
 }
 
-TEST_F(RouterInput, OversizedBodyAndHeaderGetResourceExhausted) {
+// Too large is not retryable (the same request can never fit): INVALID_ARGUMENT.
+TEST_F(RouterInput, OversizedBodyAndHeaderGetInvalidArgument) {
   sendRaw({request(1, 42), std::string(2000, 'x')});
-  auto h = expectError(ErrorCode::kResourceExhausted);
+  auto h = expectError(ErrorCode::kInvalidArgument);
   EXPECT_EQ(h.id, 42u);  // the header was readable, so the error names the request
+  EXPECT_NE(std::string(h.message).find("exceeds the limit"), std::string::npos) << h.message;
   sendRaw({std::string(10000, '\x80'), ""});
-  expectError(ErrorCode::kResourceExhausted);
+  h = expectError(ErrorCode::kInvalidArgument);
+  EXPECT_EQ(h.id, 0u);  // not read beyond its limit: no id
   expectStillServing();
 }
 

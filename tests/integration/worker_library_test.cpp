@@ -19,11 +19,11 @@ class WorkerLibraryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     router::RouterOptions ro;
-    ro.frontend = "tcp://127.0.0.1:*";
-    ro.backend = "tcp://127.0.0.1:*";
+    ro.clients = "tcp://127.0.0.1:*";
+    ro.workers = "tcp://127.0.0.1:*";
     router_ = std::make_unique<router::Router>(ctx_, loop_, ro);
     WorkerOptions wo;
-    wo.routers = {router_->backendEndpoint()};
+    wo.routers = {router_->workerEndpoint()};
     wo.service = "lib";
     wo.name = "lib-1";
     wo.capacity = 2;
@@ -46,7 +46,7 @@ class WorkerLibraryTest : public ::testing::Test {
     worker_->start();
     while (!registered) loop_.runOnce(50ms);
     thread_ = std::thread([this] { loop_.run(); });
-    client_ = std::make_unique<Client>(ctx_, router_->frontendEndpoint());
+    client_ = std::make_unique<Client>(ctx_, router_->clientEndpoint());
   }
   void TearDown() override {
     loop_.post([this] { loop_.stop(); });

@@ -9,9 +9,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-WorkerSpec spec(uint32_t capacity, uint32_t weight = 1, bool backup = false,
+MemberSpec spec(uint32_t capacity, uint32_t weight = 1, bool backup = false,
                 std::vector<std::string> tags = {}) {
-  WorkerSpec s;
+  MemberSpec s;
   s.capacity = capacity;
   s.weight = weight;
   s.backup = backup;
@@ -25,7 +25,7 @@ class BalancerTest : public ::testing::Test {
   SeededRandom random_{42};
   LeastConnBalancer lb_{clock_, random_, FailurePolicy{3, 10s}};
 
-  WorkerId pick(std::string_view tag = "") {
+  MemberId pick(std::string_view tag = "") {
     auto id = lb_.select(tag);
     EXPECT_TRUE(id.has_value());
     if (id) lb_.onStart(*id);
@@ -83,8 +83,8 @@ TEST_F(BalancerTest, NeverExceedsCapacity) {
 }
 
 TEST_F(BalancerTest, TiesAreSpreadNotAlwaysTheSameWorker) {
-  for (WorkerId id = 1; id <= 4; ++id) lb_.upsert(id, spec(10));
-  std::map<WorkerId, int> chosen;
+  for (MemberId id = 1; id <= 4; ++id) lb_.upsert(id, spec(10));
+  std::map<MemberId, int> chosen;
   for (int i = 0; i < 400; ++i) chosen[*lb_.select("")]++;  // all idle: always a 4-way tie
   ASSERT_EQ(chosen.size(), 4u);
   for (const auto& [id, n] : chosen) {
@@ -137,7 +137,7 @@ TEST_F(BalancerTest, MaxFailsWithinWindowCoolsDownForFailTimeout) {
 TEST_F(BalancerTest, WhenEveryCandidateIsCoolingDownTheyServeAnyway) {
   lb_.upsert(1, spec(10));
   lb_.upsert(2, spec(10, 1, true));
-  for (WorkerId id : {WorkerId{1}, WorkerId{2}}) {
+  for (MemberId id : {MemberId{1}, MemberId{2}}) {
     for (int i = 0; i < 3; ++i) {
       lb_.onStart(id);
       lb_.onFinish(id, Outcome::kFailure);
@@ -181,7 +181,7 @@ TEST_F(BalancerTest, RoutesByTag) {
   lb_.upsert(2, spec(10, 1, false, {"qwen", "mistral"}));
   lb_.upsert(3, spec(10));  // serves any
   for (int i = 0; i < 6; ++i) {
-    WorkerId id = pick("mistral");
+    MemberId id = pick("mistral");
     EXPECT_TRUE(id == 2 || id == 3);
   }
   lb_.setDraining(3, true);
@@ -204,14 +204,14 @@ TEST(RoundRobin, CyclesThroughEligibleWorkersIgnoringLoad) {
   ManualClock clock;
   SeededRandom random(1);
   RoundRobinBalancer rr(clock, random);
-  for (WorkerId id = 1; id <= 3; ++id) rr.upsert(id, spec(100));
-  std::vector<WorkerId> order;
+  for (MemberId id = 1; id <= 3; ++id) rr.upsert(id, spec(100));
+  std::vector<MemberId> order;
   for (int i = 0; i < 6; ++i) {
     auto id = *rr.select("");
     rr.onStart(id);
     order.push_back(id);
   }
-  EXPECT_EQ(order, (std::vector<WorkerId>{1, 2, 3, 1, 2, 3}));
+  EXPECT_EQ(order, (std::vector<MemberId>{1, 2, 3, 1, 2, 3}));
   rr.setDraining(2, true);
   EXPECT_EQ(*rr.select(""), 1u);
   EXPECT_EQ(*rr.select(""), 3u);

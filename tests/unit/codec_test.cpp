@@ -187,7 +187,7 @@ TEST(HeaderCodec, RejectsMalformedFramesWithAStatus) {
                  pk.pack("v"), pk.pack(1), pk.pack("k"), pk.pack(7), pk.pack("k"), pk.pack(7);
                }),
        ErrorCode::kInvalidArgument},
-      {"oversized", std::string(5000, '\x80'), ErrorCode::kResourceExhausted},
+      {"oversized", std::string(5000, '\x80'), ErrorCode::kInvalidArgument},
   };
   for (const auto& c : cases) {
     Header d;
@@ -238,7 +238,7 @@ TEST(BodyCodec, DecodesAndBoundsBodies) {
 
   Limits limits;
   limits.max_body_bytes = 8;
-  EXPECT_EQ(decodeBody(std::string(9, '\x01'), limits, oh).code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(decodeBody(std::string(9, '\x01'), limits, oh).code, ErrorCode::kInvalidArgument);
   limits = {};
   limits.max_depth = 3;
   std::string deep(10, '\x91');

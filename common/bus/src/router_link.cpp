@@ -21,7 +21,7 @@ bool RouterLink::heard(TimePoint now) {
 }
 
 bool RouterLink::silent(TimePoint now) const {
-  return up() && now - last_heard_ > options_.heartbeat * options_.liveness;
+  return up() && now - last_heard_ > options_.heartbeat * options_.liveness + options_.grace;
 }
 
 Millis RouterLink::lost() {

@@ -28,8 +28,11 @@ WorkerCore::WorkerCore(zmq::context_t& context, EventLoop& loop, WorkerOptions o
 }
 
 void WorkerCore::start() {
-  RouterLink::Options lo{options_.heartbeat, options_.liveness, options_.reconnect_min,
-                         options_.reconnect_max};
+  RouterLink::Options lo;
+  lo.heartbeat = options_.heartbeat;
+  lo.liveness = options_.liveness;
+  lo.backoff_min = options_.reconnect_min;
+  lo.backoff_max = options_.reconnect_max;
   for (const auto& ep : options_.routers) links_.push_back(Link{ep, RouterLink(lo), {}, {}, {}});
   for (size_t i = 0; i < links_.size(); ++i) connect(i);
   heartbeat_timer_ = loop_.every(options_.heartbeat, [this] { tick(); });

@@ -4,7 +4,7 @@
 
 namespace sb {
 
-bool WorkerState::serves(std::string_view tag) const {
+bool MemberState::serves(std::string_view tag) const {
   if (tag.empty() || spec.tags.empty()) return true;
   return std::find(spec.tags.begin(), spec.tags.end(), tag) != spec.tags.end();
 }
@@ -12,56 +12,56 @@ bool WorkerState::serves(std::string_view tag) const {
 Balancer::Balancer(const Clock& clock, Random& random, FailurePolicy failure)
     : clock_(clock), random_(random), failure_(failure) {}
 
-WorkerState* Balancer::findMutable(WorkerId id) {
-  for (auto& w : workers_) {
+MemberState* Balancer::findMutable(MemberId id) {
+  for (auto& w : members_) {
     if (w.id == id) return &w;
   }
   return nullptr;
 }
 
-const WorkerState* Balancer::find(WorkerId id) const {
-  for (const auto& w : workers_) {
+const MemberState* Balancer::find(MemberId id) const {
+  for (const auto& w : members_) {
     if (w.id == id) return &w;
   }
   return nullptr;
 }
 
-void Balancer::upsert(WorkerId id, WorkerSpec spec) {
+void Balancer::upsert(MemberId id, MemberSpec spec) {
   if (spec.weight == 0) spec.weight = 1;
-  if (WorkerState* w = findMutable(id)) {
+  if (MemberState* w = findMutable(id)) {
     w->spec = std::move(spec);
     return;
   }
-  WorkerState w;
+  MemberState w;
   w.id = id;
   w.spec = std::move(spec);
-  workers_.push_back(std::move(w));
+  members_.push_back(std::move(w));
 }
 
-void Balancer::remove(WorkerId id) {
-  workers_.erase(std::remove_if(workers_.begin(), workers_.end(),
-                                [id](const WorkerState& w) { return w.id == id; }),
-                 workers_.end());
+void Balancer::remove(MemberId id) {
+  members_.erase(std::remove_if(members_.begin(), members_.end(),
+                                [id](const MemberState& w) { return w.id == id; }),
+                 members_.end());
 }
 
-void Balancer::setDraining(WorkerId id, bool draining) {
-  if (WorkerState* w = findMutable(id)) w->draining = draining;
+void Balancer::setDraining(MemberId id, bool draining) {
+  if (MemberState* w = findMutable(id)) w->draining = draining;
 }
 
-bool Balancer::eligible(const WorkerState& w, std::string_view tag) const {
+bool Balancer::eligible(const MemberState& w, std::string_view tag) const {
   return !w.draining && w.inflight < w.spec.capacity && !coolingDown(w) && w.serves(tag);
 }
 
-std::optional<WorkerId> Balancer::select(std::string_view tag,
-                                         const std::vector<WorkerId>& exclude) {
-  // Cool-down steers work away from failing workers while others can take it. When every
-  // worker that could take this request is cooling down, use them anyway (Envoy's panic
+std::optional<MemberId> Balancer::select(std::string_view tag,
+                                         const std::vector<MemberId>& exclude) {
+  // Cool-down steers work away from failing members while others can take it. When every
+  // member that could take this request is cooling down, use them anyway (Envoy's panic
   // threshold, nginx's "a lone server is never marked unavailable"): refusing everything
   // would turn a partial failure into a total one.
   for (bool panic : {false, true}) {
     for (bool backup : {false, true}) {
       scratch_.clear();
-      for (auto& w : workers_) {
+      for (auto& w : members_) {
         if (w.spec.backup != backup || w.draining || w.inflight >= w.spec.capacity ||
             !w.serves(tag) || (!panic && coolingDown(w)) ||
             std::find(exclude.begin(), exclude.end(), w.id) != exclude.end()) {
@@ -70,7 +70,7 @@ std::optional<WorkerId> Balancer::select(std::string_view tag,
         scratch_.push_back(&w);
       }
       if (!scratch_.empty()) {
-        WorkerState* chosen = scratch_[choose(scratch_)];
+        MemberState* chosen = scratch_[choose(scratch_)];
         ++chosen->selected;
         return chosen->id;
       }
@@ -79,12 +79,12 @@ std::optional<WorkerId> Balancer::select(std::string_view tag,
   return std::nullopt;
 }
 
-void Balancer::onStart(WorkerId id) {
-  if (WorkerState* w = findMutable(id)) ++w->inflight;
+void Balancer::onStart(MemberId id) {
+  if (MemberState* w = findMutable(id)) ++w->inflight;
 }
 
-void Balancer::onFinish(WorkerId id, Outcome outcome) {
-  WorkerState* w = findMutable(id);
+void Balancer::onFinish(MemberId id, Outcome outcome) {
+  MemberState* w = findMutable(id);
   if (!w) return;
   if (w->inflight > 0) --w->inflight;
   if (outcome != Outcome::kFailure || failure_.max_fails == 0) return;
@@ -99,28 +99,28 @@ void Balancer::onFinish(WorkerId id, Outcome outcome) {
   }
 }
 
-size_t LeastConnBalancer::choose(const std::vector<WorkerState*>& eligible) {
+size_t LeastConnBalancer::choose(const std::vector<MemberState*>& eligible) {
   // Score (inflight + 1) / weight, compared by cross-multiplication: with nothing in flight
-  // the heavier worker goes first, and in steady state in-flight counts follow the weights.
+  // the heavier member goes first, and in steady state in-flight counts follow the weights.
   size_t best = 0;
   uint64_t ties = 1;
   for (size_t i = 1; i < eligible.size(); ++i) {
-    const WorkerState& a = *eligible[i];
-    const WorkerState& b = *eligible[best];
+    const MemberState& a = *eligible[i];
+    const MemberState& b = *eligible[best];
     uint64_t lhs = (uint64_t{a.inflight} + 1) * b.spec.weight;
     uint64_t rhs = (uint64_t{b.inflight} + 1) * a.spec.weight;
     if (lhs < rhs) {
       best = i;
       ties = 1;
     } else if (lhs == rhs && random().below(++ties) == 0) {
-      // Reservoir sampling over the tied workers: each is equally likely.
+      // Reservoir sampling over the tied members: each is equally likely.
       best = i;
     }
   }
   return best;
 }
 
-size_t RoundRobinBalancer::choose(const std::vector<WorkerState*>& eligible) {
+size_t RoundRobinBalancer::choose(const std::vector<MemberState*>& eligible) {
   // Ids grow in join order: take the first eligible id after the last one chosen, else wrap.
   size_t pick = 0;
   for (size_t i = 0; i < eligible.size(); ++i) {

@@ -12,7 +12,8 @@ import zmq
 
 BIN = sys.argv[1]
 REQUEST, CHUNK, REPLY, ERROR, CANCEL = 1, 2, 3, 4, 5
-UNIMPLEMENTED, CANCELLED, INVALID_ARGUMENT = 12, 1, 3
+UNIMPLEMENTED, CANCELLED, INVALID_ARGUMENT, UNAVAILABLE = 12, 1, 3, 14
+READY = 6
 procs = []
 failures = []
 passed = 0
@@ -73,8 +74,9 @@ class Client:
 
 
 try:
-    frontend, backend = start("sb-router", "--frontend", "tcp://127.0.0.1:*",
-                              "--backend", "tcp://127.0.0.1:*").split()
+    frontend, backend = start("sb-router", "--client-bind", "tcp://127.0.0.1:*",
+                              "--worker-bind", "tcp://127.0.0.1:*", "--max-body", "1000",
+                              "--no-worker-grace-ms", "500").split()
     start("sb-echo", "--router", backend, "--name", "plain", "--model", "plain")
     start("sb-echo", "--router", backend, "--name", "streamer", "--model", "stream",
           "--chunks", "3")
@@ -102,10 +104,51 @@ try:
     out = list(c.frames(rid))
     check("cancel", out[-1][0]["k"] == ERROR and out[-1][0]["ec"] == CANCELLED, out)
 
+    # Section 7: an error about a bad header carries the request's id when it can be read.
     c.sock.send_multipart([msgpack.packb({"v": 2, "k": REQUEST, "id": 99}), b""])
-    out = list(c.frames(0))
+    out = list(c.frames(99))
     check("version refused", out[0][0]["ec"] == INVALID_ARGUMENT and "version 2" in out[0][0]["em"],
           out)
+    c.sock.send_multipart([msgpack.packb({"v": 1, "k": REQUEST, "id": 98, "op": "echo"}), b""])
+    out = list(c.frames(98))
+    check("no svc refused under its id", out[0][0]["ec"] == INVALID_ARGUMENT, out)
+    c.sock.send_multipart([msgpack.packb({"v": 1, "k": REQUEST, "id": 97, "svc": "echo",
+                                          "op": "echo"}), b"", b"extra"])
+    out = list(c.frames(97))
+    check("three frames refused under the id", out[0][0]["ec"] == INVALID_ARGUMENT, out)
+    c.sock.send_multipart([msgpack.packb({"v": 1, "k": REQUEST, "id": 0, "svc": "echo",
+                                          "op": "echo"}), b""])
+    out = list(c.frames(0))
+    check("id 0 reserved", out[0][0]["ec"] == INVALID_ARGUMENT and "reserved" in out[0][0]["em"],
+          out)
+    out = c.call("echo", "echo", "x" * 2000, m="plain")
+    check("oversized body: not retryable", out[0][0]["ec"] == INVALID_ARGUMENT, out)
+
+    # Section 5.1: a ready the router cannot accept is answered with an error, id 0.
+    w = zmq.Context.instance().socket(zmq.DEALER)
+    w.linger = 0
+    w.connect(backend)
+    w.send_multipart([b"", msgpack.packb({"v": 1, "k": READY, "svc": "echo"}),
+                      msgpack.packb({"svc": "echo"})])
+    got = w.poll(5000) and w.recv_multipart()
+    h = msgpack.unpackb(got[1]) if got else {}
+    check("bad ready answered", got and got[0] == b"" and h.get("k") == ERROR and
+          h.get("id") == 0 and "name" in h.get("em", ""), got)
+    w.send_multipart([b"", msgpack.packb({"v": 1, "k": READY, "svc": "echo"}),
+                      msgpack.packb({"name": "plain", "svc": "echo"})])
+    got = w.poll(5000) and w.recv_multipart()
+    h = msgpack.unpackb(got[1]) if got else {}
+    check("duplicate name refused", h.get("k") == ERROR and "plain" in h.get("em", ""), got)
+    w.close()
+
+    # Section 5.3: once the last worker of a service has left, requests end UNAVAILABLE (after
+    # the router's grace, 500 ms here) instead of waiting for their deadline.
+    start("sb-echo", "--router", backend, "--service", "lonely", "--name", "lonely")
+    procs[-1].terminate()  # SIGTERM: drains, says bye, exits
+    procs[-1].wait(timeout=10)
+    out = c.call("lonely", "echo", "x")
+    check("no live worker: UNAVAILABLE", out[0][0]["ec"] == UNAVAILABLE and
+          "no live worker" in out[0][0]["em"], out)
 
     out = c.call("router", "status", None)
     names = sorted(w["name"] for w in out[0][1]["workers"])

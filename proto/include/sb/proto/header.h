@@ -51,6 +51,9 @@ struct Header {
   std::string_view message;          // "em": human-readable error text
   bool idempotent = false;           // "idem": safe to re-dispatch before anything streamed
   uint64_t seq = 0;                  // "seq": chunk sequence number, optional
+  // Decoding only: where the "dl" value starts in the decoded frame (0: no "dl" key), so the
+  // router can rewrite it to the time left without re-encoding the header.
+  uint32_t deadline_at = 0;
 };
 
 // Bounds applied by every decoder. All configurable; the defaults are the documented limits.

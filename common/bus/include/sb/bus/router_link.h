@@ -24,6 +24,9 @@ class RouterLink {
     uint32_t liveness = 3;
     Millis backoff_min{1000};
     Millis backoff_max{32000};
+    // Added to heartbeat x liveness: the router heartbeats on its own 100 ms tick, so its
+    // messages may come that much late.
+    Millis grace{100};
   };
   enum class State : uint8_t { kDisconnected, kAnnounced, kRegistered };
 
@@ -39,7 +42,7 @@ class RouterLink {
   void reannounced() {
     if (state_ == State::kRegistered) state_ = State::kAnnounced;
   }
-  // Nothing heard for heartbeat x liveness (checked on every heartbeat tick).
+  // Nothing heard for heartbeat x liveness + grace (checked on every heartbeat tick).
   bool silent(TimePoint now) const;
   // The link was dropped (silence, or the router refused us). Returns how long to wait before
   // connecting again.

@@ -11,33 +11,35 @@
 
 namespace sb {
 
-using WorkerId = uint64_t;
+// The balancer's own vocabulary: it picks a *member* of a pool. The router's pools are the
+// workers registered for a service; an inference worker's pool is its LLM backends.
+using MemberId = uint64_t;
 
-// What a worker announced about itself.
-struct WorkerSpec {
+// What a member offers (a worker's announcement, a backend's configuration).
+struct MemberSpec {
   uint32_t weight = 1;
   uint32_t capacity = 1;
   bool backup = false;
   std::vector<std::string> tags;  // models / route tags; empty = serves any
 };
 
-// How a request on a worker ended, for passive failure detection.
+// How a request on a member ended, for passive failure detection.
 enum class Outcome : uint8_t {
   kSuccess,
-  kFailure,  // the worker failed it (INTERNAL, UNAVAILABLE, died): counts toward max_fails
-  kNeutral,  // ended for reasons that are not the worker's fault (client error, cancel)
+  kFailure,  // the member failed it (INTERNAL, UNAVAILABLE, died): counts toward max_fails
+  kNeutral,  // ended for reasons that are not the member's fault (client error, cancel)
 };
 
 // nginx's max_fails / fail_timeout: `max_fails` failures within `fail_timeout` take the
-// worker out for `fail_timeout`. max_fails = 0 disables it.
+// member out for `fail_timeout`. max_fails = 0 disables it.
 struct FailurePolicy {
   uint32_t max_fails = 3;
   SteadyClock::duration fail_timeout = std::chrono::seconds(10);
 };
 
-struct WorkerState {
-  WorkerId id = 0;
-  WorkerSpec spec;
+struct MemberState {
+  MemberId id = 0;
+  MemberSpec spec;
   uint32_t inflight = 0;
   bool draining = false;
   TimePoint cooled_until{};
@@ -48,44 +50,44 @@ struct WorkerState {
   bool serves(std::string_view tag) const;
 };
 
-// The balancing policy interface (brpc's LoadBalancer shape): pure code over worker ids and
-// counts. A worker is eligible when it is not draining, not cooled down, below its capacity
+// The balancing policy interface (brpc's LoadBalancer shape): pure code over member ids and
+// counts. A member is eligible when it is not draining, not cooled down, below its capacity
 // and serves the requested tag. Backups are considered only when no primary is eligible.
 class Balancer {
  public:
   Balancer(const Clock& clock, Random& random, FailurePolicy failure = {});
   virtual ~Balancer() = default;
 
-  // Adds a worker, or replaces the spec of a known one (its counts are kept).
-  void upsert(WorkerId id, WorkerSpec spec);
-  void remove(WorkerId id);
-  void setDraining(WorkerId id, bool draining);
+  // Adds a member, or replaces the spec of a known one (its counts are kept).
+  void upsert(MemberId id, MemberSpec spec);
+  void remove(MemberId id);
+  void setDraining(MemberId id, bool draining);
 
-  // The worker for the next request with this tag ("" = any), or none when no worker is
+  // The member for the next request with this tag ("" = any), or none when no member is
   // eligible. Does not count the request: call onStart when it is sent. A retry passes the
-  // workers it already tried in `exclude` (Envoy's previous-hosts predicate).
-  std::optional<WorkerId> select(std::string_view tag, const std::vector<WorkerId>& exclude = {});
-  void onStart(WorkerId id);
-  void onFinish(WorkerId id, Outcome outcome);
+  // members it already tried in `exclude` (Envoy's previous-hosts predicate).
+  std::optional<MemberId> select(std::string_view tag, const std::vector<MemberId>& exclude = {});
+  void onStart(MemberId id);
+  void onFinish(MemberId id, Outcome outcome);
 
-  const WorkerState* find(WorkerId id) const;
-  const std::vector<WorkerState>& workers() const { return workers_; }
-  bool coolingDown(const WorkerState& w) const { return clock_.now() < w.cooled_until; }
-  bool eligible(const WorkerState& w, std::string_view tag) const;
+  const MemberState* find(MemberId id) const;
+  const std::vector<MemberState>& members() const { return members_; }
+  bool coolingDown(const MemberState& m) const { return clock_.now() < m.cooled_until; }
+  bool eligible(const MemberState& m, std::string_view tag) const;
 
  protected:
-  // Chooses among the eligible workers of one tier (all primaries, or all backups); never empty.
-  virtual size_t choose(const std::vector<WorkerState*>& eligible) = 0;
+  // Chooses among the eligible members of one tier (all primaries, or all backups); never empty.
+  virtual size_t choose(const std::vector<MemberState*>& eligible) = 0;
   Random& random() { return random_; }
 
  private:
-  WorkerState* findMutable(WorkerId id);
+  MemberState* findMutable(MemberId id);
 
   const Clock& clock_;
   Random& random_;
   FailurePolicy failure_;
-  std::vector<WorkerState> workers_;
-  std::vector<WorkerState*> scratch_;
+  std::vector<MemberState> members_;
+  std::vector<MemberState*> scratch_;
 };
 
 using BalancerPtr = std::unique_ptr<Balancer>;
@@ -96,19 +98,19 @@ class LeastConnBalancer final : public Balancer {
   using Balancer::Balancer;
 
  protected:
-  size_t choose(const std::vector<WorkerState*>& eligible) override;
+  size_t choose(const std::vector<MemberState*>& eligible) override;
 };
 
-// Each eligible worker in turn, ignoring load (kept for comparison with least-conn).
+// Each eligible member in turn, ignoring load (kept for comparison with least-conn).
 class RoundRobinBalancer final : public Balancer {
  public:
   using Balancer::Balancer;
 
  protected:
-  size_t choose(const std::vector<WorkerState*>& eligible) override;
+  size_t choose(const std::vector<MemberState*>& eligible) override;
 
  private:
-  WorkerId last_ = 0;
+  MemberId last_ = 0;
 };
 
 // "least-conn" or "round-robin"; nullptr for an unknown name.
