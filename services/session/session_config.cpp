@@ -52,6 +52,11 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--key-prefix", c.store.prefix, "Prefix of every key")->capture_default_str();
+  int64_t op_window_s = c.store.op_window.count() / 1000;
+  app.add_option("--op-window-s", op_window_s,
+                 "How long an op_id is remembered: a resend within it is answered, not applied")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--ttl-s", c.service.ttl_s, "Default idle TTL of a session, refreshed on access")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -108,6 +113,7 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
   c.redis.refresh_interval = Millis(refresh_ms);
   c.redis.replica_reads = c.service.replica_reads;
   c.store.ack_timeout = Millis(ack_ms);
+  c.store.op_window = Millis(op_window_s * 1000);
   c.store.index_ttl_s = c.service.max_ttl_s;
   return std::nullopt;
 }
@@ -117,11 +123,11 @@ int runSession(SessionConfig& c) {
   zmq::context_t context(1);
   EventLoop loop;
   redis::SlotClient redis(loop, c.redis);
-  SessionStore store(redis, c.store);
+  SessionStore store(loop, redis, c.store);
   Worker worker(context, loop, c.worker);
   SessionService service(worker, redis, store, c.service);
   redis.start();
-  store.loadScripts(loop);
+  store.loadScripts();
   // Serving starts at once: while Redis is unreachable requests get UNAVAILABLE and
   // session.status reports not ready; everything recovers when Redis comes back.
   return runWorker(worker, c.common.ready_fd);

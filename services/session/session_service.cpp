@@ -2,11 +2,13 @@
 
 #include <cstdio>
 
-#include "request_fields.h"
 #include "sb/proto/body_codec.h"
+#include "sb/proto/body_fields.h"
+#include "session_ids.h"
 
 namespace sb::session {
 
+using proto::BodyFields;
 using proto::ErrorCode;
 using proto::Status;
 
@@ -34,19 +36,31 @@ bool readBody(const CallPtr& call, msgpack::object_handle& oh) {
   return true;
 }
 
-bool bad(const CallPtr& call, const RequestFields& f) {
-  if (f.status().ok()) return false;
+bool bad(const CallPtr& call, const BodyFields& f) {
+  if (f.ok()) return false;
   call->fail(f.status().code, f.status().message);
   return true;
 }
 
 // For ops whose body is just {"id": ...}: reads it, or fails the call and returns false.
-bool readId(const CallPtr& call, std::string& id) {
+bool readOnlyId(const CallPtr& call, std::string& id) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return false;
-  RequestFields f(oh.get());
-  f.id("id", id, true);
+  BodyFields f(oh.get());
+  readId(f, "id", id, true);
   return !bad(call, f);
+}
+
+// A message to store: a map with a string 'role', each key once, all text UTF-8 (what is
+// stored is returned as is, and a strict decoder refuses a session holding bad UTF-8).
+std::string checkMessage(const msgpack::object& m) {
+  if (m.type != msgpack::type::MAP) return "must be a map with a string 'role'";
+  BodyFields f(m);
+  if (!f.ok()) return f.status().message;
+  const msgpack::object* role = f.raw("role");
+  if (!role || role->type != msgpack::type::STR) return "must be a map with a string 'role'";
+  if (!proto::allStringsUtf8(m)) return "holds a string that is not valid UTF-8";
+  return {};
 }
 
 // Answers {key: value}, or the error.
@@ -61,11 +75,7 @@ void replyOne(const CallPtr& call, const Status& st, const char* key, const T& v
 
 SessionService::SessionService(Worker& worker, redis::SlotClient& redis, SessionStore& store,
                                ServiceOptions options)
-    : worker_(worker),
-      redis_(redis),
-      store_(store),
-      options_(options),
-      rng_(std::random_device{}()) {
+    : worker_(worker), redis_(redis), store_(store), options_(options) {
   worker_.handle("session.create", [this](const CallPtr& c) { create(c); });
   worker_.handle("session.get", [this](const CallPtr& c) { get(c); });
   worker_.handle("session.append", [this](const CallPtr& c) { append(c); });
@@ -84,28 +94,36 @@ TimePoint SessionService::redisDeadline(const Call& call) const {
 }
 
 std::string SessionService::newId() {
+  Random& random = worker_.loop().random();
   char buf[33];
-  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(rng_()),
-                static_cast<unsigned long long>(rng_()));
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx", static_cast<unsigned long long>(random.next()),
+                static_cast<unsigned long long>(random.next()));
   return buf;
 }
 
 void SessionService::create(const CallPtr& call) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
-  std::string id, user, metadata, settings;
+  BodyFields f(oh.get());  // a map, even if empty: {} makes a session with a generated id
+  std::string id, user, metadata, settings, op_id;
   uint64_t ttl = options_.ttl_s;
-  bool has_ttl = false;
-  f.id("id", id, false);
-  f.id("user", user, false);
+  bool has_ttl = false, has_op = false;
+  readId(f, "id", id, false);
+  readId(f, "user", user, false);
   f.packed("metadata", metadata, options_.max_field_bytes);
   f.packed("settings", settings, options_.max_field_bytes);
   f.uint("ttl", ttl, has_ttl, 1, options_.max_ttl_s);
+  f.str("op_id", op_id, has_op, 64);
+  if (has_op && id.empty()) {
+    f.fail("'op_id' needs 'id': a resend must name the session it made");
+  }
   if (bad(call, f)) return;
   if (id.empty()) id = newId();
-  store_.create(id, user, metadata, settings, static_cast<uint32_t>(ttl), redisDeadline(*call),
-                [call, id](Status st, uint64_t version) {
+  // Our own operation id makes our internal retries safe; a caller's extends that to its
+  // resends of the whole request.
+  if (op_id.empty()) op_id = newId();
+  store_.create(id, user, metadata, settings, static_cast<uint32_t>(ttl), op_id,
+                redisDeadline(*call), [call, id](Status st, uint64_t version) {
                   if (!st.ok()) return call->fail(st.code, st.message);
                   msgpack::sbuffer buf;
                   Packer pk(buf);
@@ -119,12 +137,12 @@ void SessionService::create(const CallPtr& call) {
 void SessionService::get(const CallPtr& call) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
+  BodyFields f(oh.get());
   std::string id;
   uint64_t last = options_.default_last;
   int64_t start = 0, stop = -1;
   bool has_last = false, has_start = false, has_stop = false;
-  f.id("id", id, true);
+  readId(f, "id", id, true);
   f.uint("last", last, has_last, 0, options_.max_get);
   f.integer("start", start, has_start);
   f.integer("stop", stop, has_stop);
@@ -134,25 +152,18 @@ void SessionService::get(const CallPtr& call) {
   if (has_start || has_stop) {
     first = start;
     final = stop;
-    // Bound what one reply can carry (both ends non-negative: a plain window).
-    if (first >= 0 && final >= first && final - first >= options_.max_get) {
-      final = first + options_.max_get - 1;
-    }
   } else if (last == 0) {
     first = 1;  // an empty range: metadata only
     final = 0;
   }
-  uint32_t max_get = options_.max_get;
-  store_.get(id, first, final, options_.replica_reads, redisDeadline(*call),
-             [call, max_get](Status st, SessionData s) {
+  // At most max_get messages: the first ones of the range, `truncated` says there were more
+  // and `start` where the reply begins, so the caller can ask for the rest.
+  store_.get(id, first, final, options_.max_get, options_.replica_reads, redisDeadline(*call),
+             [call](Status st, SessionData s) {
                if (!st.ok()) return call->fail(st.code, st.message);
-               if (s.messages.size() > max_get) {
-                 s.messages.erase(s.messages.begin(),
-                                  s.messages.end() - static_cast<long>(max_get));
-               }
                msgpack::sbuffer buf;
                Packer pk(buf);
-               pk.pack_map(10);
+               pk.pack_map(12);
                pk.pack("id"), pk.pack(s.id);
                pk.pack("user"), pk.pack(s.user);
                pk.pack("metadata"), packRaw(buf, pk, s.metadata);
@@ -162,6 +173,8 @@ void SessionService::get(const CallPtr& call) {
                pk.pack("updated_ms"), pk.pack(s.updated_ms);
                pk.pack("ttl"), pk.pack(s.ttl_s);
                pk.pack("length"), pk.pack(s.length);
+               pk.pack("start"), pk.pack(s.first);
+               pk.pack("truncated"), pk.pack(s.truncated);
                pk.pack("messages");
                pk.pack_array(static_cast<uint32_t>(s.messages.size()));
                for (const auto& m : s.messages) buf.write(m.data(), m.size());
@@ -172,13 +185,13 @@ void SessionService::get(const CallPtr& call) {
 void SessionService::append(const CallPtr& call) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
+  BodyFields f(oh.get());
   std::string id, op_id;
   uint64_t expected = 0;
   bool has_expected = false, has_op = false;
-  f.id("id", id, true);
+  readId(f, "id", id, true);
   f.uint("expected_version", expected, has_expected, 0, UINT64_MAX);
-  f.text("op_id", op_id, has_op, 64);
+  f.str("op_id", op_id, has_op, 64);
   std::vector<std::string> messages;
   const msgpack::object* list = f.raw("messages");
   if (!list || list->type != msgpack::type::ARRAY || list->via.array.size == 0 ||
@@ -186,12 +199,10 @@ void SessionService::append(const CallPtr& call) {
     f.fail("'messages' must be an array of 1 to " + std::to_string(options_.max_batch) +
            " messages");
   } else {
-    for (uint32_t i = 0; i < list->via.array.size && f.status().ok(); ++i) {
+    for (uint32_t i = 0; i < list->via.array.size && f.ok(); ++i) {
       const msgpack::object& m = list->via.array.ptr[i];
-      const msgpack::object* role =
-          m.type == msgpack::type::MAP ? proto::findKey(m, "role") : nullptr;
-      if (!role || role->type != msgpack::type::STR) {
-        f.fail("message " + std::to_string(i) + " must be a map with a string 'role'");
+      if (std::string why = checkMessage(m); !why.empty()) {
+        f.fail("message " + std::to_string(i) + " " + why);
         break;
       }
       messages.push_back(proto::packBody(m));
@@ -221,14 +232,14 @@ void SessionService::append(const CallPtr& call) {
 void SessionService::update(const CallPtr& call) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
+  BodyFields f(oh.get());
   std::string id, op_id, settings;
   uint64_t expected = 0, ttl = 0;
   bool has_expected = false, has_ttl = false, has_op = false;
-  f.id("id", id, true);
+  readId(f, "id", id, true);
   f.uint("expected_version", expected, has_expected, 0, UINT64_MAX);
   f.uint("ttl", ttl, has_ttl, 1, options_.max_ttl_s);
-  f.text("op_id", op_id, has_op, 64);
+  f.str("op_id", op_id, has_op, 64);
   f.packed("settings", settings, options_.max_field_bytes);
   if (settings.empty() && !has_ttl) f.fail("session.update needs 'settings' or 'ttl'");
   if (bad(call, f)) return;
@@ -240,14 +251,14 @@ void SessionService::update(const CallPtr& call) {
 
 void SessionService::touch(const CallPtr& call) {
   std::string id;
-  if (!readId(call, id)) return;
+  if (!readOnlyId(call, id)) return;
   store_.touch(id, redisDeadline(*call),
                [call](Status st, uint32_t ttl) { replyOne(call, st, "ttl", ttl); });
 }
 
 void SessionService::remove(const CallPtr& call) {
   std::string id;
-  if (!readId(call, id)) return;
+  if (!readOnlyId(call, id)) return;
   store_.remove(id, redisDeadline(*call),
                 [call](Status st, bool deleted) { replyOne(call, st, "deleted", deleted); });
 }
@@ -255,11 +266,11 @@ void SessionService::remove(const CallPtr& call) {
 void SessionService::list(const CallPtr& call) {
   msgpack::object_handle oh;
   if (!readBody(call, oh)) return;
-  RequestFields f(oh.get());
+  BodyFields f(oh.get());
   std::string user;
   uint64_t limit = 100;
   bool has_limit = false;
-  f.id("user", user, true);
+  readId(f, "user", user, true);
   f.uint("limit", limit, has_limit, 1, 1000);
   if (bad(call, f)) return;
   store_.list(

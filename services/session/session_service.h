@@ -1,7 +1,5 @@
 #pragma once
 
-#include <random>
-
 #include "sb/bus/worker.h"
 #include "sb/redis/slot_client.h"
 #include "session_store.h"
@@ -43,7 +41,6 @@ class SessionService {
   redis::SlotClient& redis_;
   SessionStore& store_;
   ServiceOptions options_;
-  std::mt19937_64 rng_;
 };
 
 }  // namespace sb::session

@@ -25,29 +25,23 @@ int64_t asInt(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10
 
 }  // namespace
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+SessionStore::SessionStore(EventLoop& loop, redis::SlotClient& redis, StoreOptions options)
+    : loop_(loop), redis_(redis), options_(std::move(options)) {}
 
-SessionStore::SessionStore(redis::SlotClient& redis, StoreOptions options)
-    : redis_(redis), options_(std::move(options)) {}
-
-void SessionStore::loadScripts(EventLoop& loop) {
+void SessionStore::loadScripts() {
   bool missing = false;
   for (int i = 0; i < kScriptCount; ++i) {
     if (!sha_[i].empty()) continue;
     missing = true;
     redis_.command("scripts", {"SCRIPT", "LOAD", scriptBody(i)},
-                   retryable(loop.now() + Millis(2000)), [this, i](redis::Result&& r) {
+                   retryable(loop_.now() + Millis(2000)), [this, i](redis::Result&& r) {
                      if (r.status.ok() && r.reply.type == Reply::Type::kString)
                        sha_[i] = r.reply.str;
                    });
   }
   if (missing) {
     // Whatever did not load (Redis down at start) is tried again; EVAL serves meanwhile.
-    reload_ = loop.after(Millis(3000), [this, &loop] { loadScripts(loop); });
+    reload_ = loop_.after(Millis(3000), [this] { loadScripts(); });
   }
 }
 
@@ -61,10 +55,11 @@ void SessionStore::runScript(ScriptId script, const std::string& id, std::vector
     argv = {"EVALSHA", sha_[script]};
     opts.script = &scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
   }
-  argv.push_back("3");
+  argv.push_back("4");
   argv.push_back(metaKey(id));
   argv.push_back(msgsKey(id));
-  argv.push_back(opsKey(id));
+  argv.push_back(key(id, "ops"));
+  argv.push_back(key(id, "opt"));
   for (auto& a : args) argv.push_back(std::move(a));
   redis_.command(metaKey(id), std::move(argv), std::move(opts), std::move(cb));
 }
@@ -101,53 +96,64 @@ Status SessionStore::check(const redis::Result& r) const {
   }
   if (options_.min_replicas_ack > 0 && r.acks >= 0 && r.acks < options_.min_replicas_ack) {
     return Status::error(ErrorCode::kUnavailable,
-                         "write acknowledged by " + std::to_string(r.acks) + " of " +
-                             std::to_string(options_.min_replicas_ack) + " replicas in time");
+                         "not enough replicas acknowledged the write: " + std::to_string(r.acks) +
+                             " of " + std::to_string(options_.min_replicas_ack) + " within " +
+                             std::to_string(options_.ack_timeout.count()) +
+                             " ms (it may still be applied: resend with the same op_id)");
   }
   return {};
 }
 
 void SessionStore::create(const std::string& id, const std::string& user,
                           const std::string& metadata, const std::string& settings, uint32_t ttl_s,
-                          TimePoint deadline, Done<uint64_t> done) {
+                          const std::string& op_id, TimePoint deadline, Done<uint64_t> done) {
   std::string now = std::to_string(nowMs());
-  // Creating is idempotent in effect: a retry after a lost reply finds the session and
-  // answers "already exists", never a second session.
-  runScript(
-      kCreate, id, {user, metadata, settings, std::to_string(ttl_s), now},
-      writeOptions(deadline, false), [this, id, user, now, deadline, done](redis::Result&& r) {
-        Status st = check(r);
-        if (!st.ok() || user.empty()) {
-          done(st, 0);
-          return;
-        }
-        // The per-user index lives in another slot: updated after the session exists.
-        std::string key = userKey(user);
-        redis_.command(key, {"ZADD", key, now, id}, retryable(deadline),
-                       [this, key, deadline, done](redis::Result&& z) {
-                         Status zs = check(z);
-                         // The index lives as long as the longest session TTL; list() drops ids
-                         // whose session expired.
-                         redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)},
-                                        retryable(deadline), [](redis::Result&&) {});
-                         done(zs, 0);
-                       });
-      });
+  auto make = [this, id, metadata, settings, ttl_s, op_id, now, user, deadline, done] {
+    // With its operation id the script knows a resend of itself from a clash.
+    runScript(kCreate, id,
+              {user, metadata, settings, std::to_string(ttl_s), now, op_id,
+               std::to_string(options_.op_window.count()), std::to_string(options_.op_cap)},
+              writeOptions(deadline, true), [this, done](redis::Result&& r) { done(check(r), 0); });
+  };
+  if (user.empty()) {
+    make();
+    return;
+  }
+  // The user's index lives in another slot: written first (ZADD is idempotent), so that a
+  // session never exists without its index entry; list() hides entries whose session does
+  // not exist (a create that failed after this) and drops them once they are old.
+  std::string key = userKey(user);
+  redis_.command(key, {"ZADD", key, now, id}, writeOptions(deadline, true),
+                 [this, key, make, done](redis::Result&& z) {
+                   Status zs = check(z);
+                   if (!zs.ok()) {
+                     done(Status::error(zs.code, "the user's session index: " + zs.message), 0);
+                     return;
+                   }
+                   // The index lives as long as the longest session TTL.
+                   redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)},
+                                  retryable(loop_.now() + Millis(2000)), [](redis::Result&&) {});
+                   make();
+                 });
 }
 
-void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool from_replica,
-                       TimePoint deadline, Done<SessionData> done) {
+void SessionStore::get(const std::string& id, int64_t first, int64_t last, uint32_t max,
+                       bool from_replica, TimePoint deadline, Done<SessionData> done) {
   redis::CommandOptions o = retryable(deadline);
   o.read_only = from_replica;
+  // A plain window asks for one message more than fits, to know whether it was cut; other
+  // ranges are cut here (the history is capped, so what comes back is bounded).
+  int64_t ask_last = last;
+  if (first >= 0 && last >= first && last - first >= max) ask_last = first + max;
   // One atomic read; the TTL comes along so a refresh is sent only when it ran low (Scripts).
   std::string meta = metaKey(id), msgs = msgsKey(id);
   redis_.transaction(
       meta,
       {{"HGETALL", meta},
-       {"LRANGE", msgs, std::to_string(first), std::to_string(last)},
+       {"LRANGE", msgs, std::to_string(first), std::to_string(ask_last)},
        {"LLEN", msgs},
        {"PTTL", meta}},
-      o, [this, id, deadline, done](redis::Result&& r) {
+      o, [this, id, first, max, deadline, done](redis::Result&& r) {
         SessionData s;
         Status st = check(r);
         Reply& rep = r.reply;  // ours: strings are moved out, not copied
@@ -181,9 +187,15 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
           else if (k == "ttl")
             s.ttl_s = static_cast<uint32_t>(asInt(v));
         }
-        s.messages.reserve(rep.elements[1].elements.size());
-        for (auto& m : rep.elements[1].elements) s.messages.push_back(std::move(m.str));
         s.length = static_cast<uint64_t>(rep.elements[2].integer);
+        // LRANGE's start, as an index from the front.
+        int64_t len = static_cast<int64_t>(s.length);
+        s.first = static_cast<uint64_t>(first >= 0 ? first : std::max<int64_t>(0, len + first));
+        auto& got = rep.elements[1].elements;
+        size_t keep = std::min<size_t>(got.size(), max);
+        s.truncated = got.size() > keep;
+        s.messages.reserve(keep);
+        for (size_t i = 0; i < keep; ++i) s.messages.push_back(std::move(got[i].str));
         // Less than the idle TTL left (see Scripts): refresh it before answering, so
         // whoever reads the TTL after our reply sees it refreshed. Rare by design.
         if (rep.elements[3].integer < int64_t{s.ttl_s} * 1000) {
@@ -199,9 +211,13 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, bool 
 void SessionStore::append(const std::string& id, const std::string& op_id,
                           std::vector<std::string> messages, const std::string& expected_version,
                           TimePoint deadline, Done<AppendResult> done) {
-  std::vector<std::string> args{op_id, std::to_string(nowMs()),
+  std::vector<std::string> args{op_id,
+                                std::to_string(nowMs()),
+                                std::to_string(options_.op_window.count()),
+                                std::to_string(options_.op_cap),
                                 std::to_string(options_.max_messages),
-                                std::to_string(options_.max_history_bytes), expected_version};
+                                std::to_string(options_.max_history_bytes),
+                                expected_version};
   for (auto& m : messages) args.push_back(std::move(m));
   // With an operation id the script dedupes, so a resend after a lost reply is safe.
   runScript(kAppend, id, std::move(args), writeOptions(deadline, !op_id.empty()),
@@ -225,7 +241,9 @@ void SessionStore::append(const std::string& id, const std::string& op_id,
 void SessionStore::update(const std::string& id, const std::string& op_id,
                           const std::string& expected_version, const std::string& settings,
                           const std::string& ttl, TimePoint deadline, Done<uint64_t> done) {
-  runScript(kUpdate, id, {op_id, std::to_string(nowMs()), expected_version, settings, ttl},
+  runScript(kUpdate, id,
+            {op_id, std::to_string(nowMs()), std::to_string(options_.op_window.count()),
+             std::to_string(options_.op_cap), expected_version, settings, ttl},
             writeOptions(deadline, !op_id.empty()), [this, done](redis::Result&& r) {
               Status st = check(r);
               done(st, st.ok() ? static_cast<uint64_t>(r.reply.integer) : 0);
@@ -260,46 +278,55 @@ void SessionStore::remove(const std::string& id, TimePoint deadline, Done<bool> 
 void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadline,
                         Done<std::vector<std::string>> done) {
   std::string key = userKey(user);
-  redis_.command(key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1)},
-                 retryable(deadline), [this, key, deadline, done](redis::Result&& r) {
-                   Status st = check(r);
-                   if (!st.ok()) {
-                     done(st, {});
-                     return;
-                   }
-                   // Sessions expire on their own; keep only ids whose session still exists
-                   // (one EXISTS each, on their own nodes, in parallel) and forget the rest.
-                   struct Pending {
-                     std::vector<std::string> ids;
-                     std::vector<bool> alive;
-                     size_t waiting = 0;
-                   };
-                   auto p = std::make_shared<Pending>();
-                   for (const auto& e : r.reply.elements) p->ids.push_back(e.str);
-                   p->alive.assign(p->ids.size(), false);
-                   p->waiting = p->ids.size();
-                   if (p->ids.empty()) {
-                     done({}, {});
-                     return;
-                   }
-                   for (size_t i = 0; i < p->ids.size(); ++i) {
-                     std::string meta = metaKey(p->ids[i]);
-                     redis_.command(meta, {"EXISTS", meta}, retryable(deadline),
-                                    [this, p, i, key, deadline, done](redis::Result&& x) {
-                                      p->alive[i] = !x.status.ok() || x.reply.integer == 1;
-                                      if (x.status.ok() && x.reply.integer == 0) {
-                                        redis_.command(key, {"ZREM", key, p->ids[i]},
-                                                       retryable(deadline), [](redis::Result&&) {});
-                                      }
-                                      if (--p->waiting > 0) return;
-                                      std::vector<std::string> out;
-                                      for (size_t j = 0; j < p->ids.size(); ++j) {
-                                        if (p->alive[j]) out.push_back(p->ids[j]);
-                                      }
-                                      done({}, std::move(out));
-                                    });
-                   }
-                 });
+  redis_.command(
+      key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1), "WITHSCORES"},
+      retryable(deadline), [this, key, deadline, done](redis::Result&& r) {
+        Status st = check(r);
+        if (!st.ok()) {
+          done(st, {});
+          return;
+        }
+        // Sessions expire on their own, and a create writes the index before the session:
+        // keep only ids whose session exists (one EXISTS each, on their own nodes, in
+        // parallel), and forget entries without one once they are older than the grace.
+        struct Pending {
+          std::vector<std::string> ids;
+          std::vector<int64_t> added_ms;
+          std::vector<bool> alive;
+          size_t waiting = 0;
+        };
+        auto p = std::make_shared<Pending>();
+        const auto& e = r.reply.elements;
+        for (size_t i = 0; i + 1 < e.size(); i += 2) {
+          p->ids.push_back(e[i].str);
+          p->added_ms.push_back(asInt(e[i + 1].str));
+        }
+        p->alive.assign(p->ids.size(), false);
+        p->waiting = p->ids.size();
+        if (p->ids.empty()) {
+          done({}, {});
+          return;
+        }
+        int64_t forget_before = nowMs() - options_.index_grace.count();
+        for (size_t i = 0; i < p->ids.size(); ++i) {
+          std::string meta = metaKey(p->ids[i]);
+          redis_.command(
+              meta, {"EXISTS", meta}, retryable(deadline),
+              [this, p, i, key, forget_before, deadline, done](redis::Result&& x) {
+                p->alive[i] = !x.status.ok() || x.reply.integer == 1;
+                if (x.status.ok() && x.reply.integer == 0 && p->added_ms[i] < forget_before) {
+                  redis_.command(key, {"ZREM", key, p->ids[i]}, retryable(deadline),
+                                 [](redis::Result&&) {});
+                }
+                if (--p->waiting > 0) return;
+                std::vector<std::string> out;
+                for (size_t j = 0; j < p->ids.size(); ++j) {
+                  if (p->alive[j]) out.push_back(p->ids[j]);
+                }
+                done({}, std::move(out));
+              });
+        }
+      });
 }
 
 }  // namespace sb::session

@@ -53,8 +53,8 @@ TEST_F(SessionTest, CreateAppendGetRoundTrip) {
   // The keys share one hash tag, so one slot.
   EXPECT_EQ(redis_.command({"EXISTS", "sb:session:{s1}:meta", "sb:session:{s1}:msgs"}), "2");
   // A generated id when none is given; a second create of the same id is refused.
-  auto gen = call("create", {});
-  ASSERT_TRUE(gen.status.ok());
+  auto gen = call("create", json::object());
+  ASSERT_TRUE(gen.status.ok()) << gen.status.message;
   EXPECT_EQ(gen.body["id"].get<std::string>().size(), 32u);
   EXPECT_EQ(call("create", {{"id", "s1"}}).status.code, ErrorCode::kFailedPrecondition);
   // Ranges.

@@ -35,7 +35,8 @@ ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& o, const std::str
   auto got = client.call("session", "session.get",
                          packJsonValue({{"id", o.session}, {"last", o.history}}), opts);
   if (got.status.code == ErrorCode::kNotFound) {
-    auto made = client.call("session", "session.create", packJsonValue({{"id", o.session}}), opts);
+    auto made = client.call("session", "session.create",
+                            packJsonValue({{"id", o.session}, {"op_id", opId()}}), opts);
     if (!made.status.ok() && made.status.code != ErrorCode::kFailedPrecondition) {
       out.status = made.status;  // (FAILED_PRECONDITION: created meanwhile, which is fine)
       return out;

@@ -66,21 +66,24 @@ struct Connection::Transaction {
 };
 
 bool Connection::append(const std::vector<std::string>& argv,
-                        void (*fn)(redisAsyncContext*, void*, void*), void* privdata) {
+                        void (*fn)(redisAsyncContext*, void*, void*), void* privdata,
+                        Millis allowance) {
   scratch_.clear();
   appendCommand(scratch_, argv);
   if (redisAsyncFormattedCommand(ctx_, fn, privdata, scratch_.data(), scratch_.size()) !=
       REDIS_OK) {
     return false;
   }
-  sent_at_.push_back(loop_.now());
+  TimePoint due = loop_.now() + options_.command_timeout + allowance;
+  if (!due_.empty()) due = std::max(due, due_.back());
+  due_.push_back(due);
   return true;
 }
 
-bool Connection::send(const std::vector<std::string>& argv, Callback cb) {
+bool Connection::send(const std::vector<std::string>& argv, Callback cb, Millis allowance) {
   if (!ctx_) return false;
   auto* p = new Pending{this, std::move(cb)};
-  if (!append(argv, &Connection::onReply, p)) {
+  if (!append(argv, &Connection::onReply, p, allowance)) {
     delete p;
     return false;
   }
@@ -112,7 +115,7 @@ Failure Connection::failureOfMissingReply() const {
 void Connection::onReply(redisAsyncContext*, void* reply, void* privdata) {
   std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
   Connection* c = p->conn;
-  if (!c->sent_at_.empty()) c->sent_at_.pop_front();
+  if (!c->due_.empty()) c->due_.pop_front();
   if (c->closing_) return;
   // hiredis is C: nothing may unwind through it.
   c->loop_.guarded("redis reply", [&] {
@@ -128,7 +131,7 @@ void Connection::onReply(redisAsyncContext*, void* reply, void* privdata) {
 void Connection::onTransactionReply(redisAsyncContext*, void* reply, void* privdata) {
   auto* t = static_cast<Transaction*>(privdata);
   Connection* c = t->conn;
-  if (!c->sent_at_.empty()) c->sent_at_.pop_front();
+  if (!c->due_.empty()) c->due_.pop_front();
   auto* r = static_cast<redisReply*>(reply);
   if (--t->replies_left > 0) {
     if (r && r->type == REDIS_REPLY_ERROR && !t->failed) {
@@ -240,7 +243,7 @@ void Connection::checkTimeouts(TimePoint now) {
     spdlog::warn("redis {}: connect timed out after {} ms", node_.address(),
                  options_.connect_timeout.count());
     fail(Failure::kConnect);
-  } else if (!sent_at_.empty() && now - sent_at_.front() > options_.command_timeout) {
+  } else if (!due_.empty() && now > due_.front()) {
     spdlog::warn("redis {}: no reply within {} ms; dropping the connection", node_.address(),
                  options_.command_timeout.count());
     fail(Failure::kTimeout);

@@ -169,7 +169,10 @@ void SlotClient::execute(const OpPtr& op) {
       replica = true;
     }
   }
-  Connection* c = connectionFor(target, replica);
+  // A write that must wait for replicas goes on the node's durable connection: WAIT blocks
+  // the connection it runs on, and must never hold up reads or other writes.
+  Lane lane = replica ? Lane::kReplica : op->opts.wait_replicas > 0 ? Lane::kDurable : Lane::kMain;
+  Connection* c = connectionFor(target, lane);
   if (!c) {
     retryLater(op, "cannot connect to " + target.address());
     return;
@@ -186,21 +189,48 @@ void SlotClient::execute(const OpPtr& op) {
     retryLater(op, "cannot send to " + target.address());
     return;
   }
-  if (op->opts.wait_replicas > 0) {
-    c->send({"WAIT", std::to_string(op->opts.wait_replicas),
-             std::to_string(op->opts.wait_timeout.count())},
-            [this, op, gen](Reply* r, Failure) {
-              if (op->done || gen != op->generation || !op->waiting) return;
-              op->waiting = false;
-              if (!r || r->type != Reply::Type::kInteger) {
-                finish(op, {Status::error(ErrorCode::kUnavailable,
-                                          "no answer to WAIT: the write's durability is unknown"),
-                            std::move(op->held)});
-                return;
-              }
-              Result res{{}, std::move(op->held), r->integer};
-              finish(op, std::move(res));
-            });
+  if (op->opts.wait_replicas > 0) awaitReplicas(connectionKey(target, lane), op, gen);
+}
+
+// Group commit: every durable write sent to a node in one loop round is covered by a single
+// WAIT sent after them at the end of the round (WAIT waits for everything its connection
+// wrote before it). One WAIT per round and node instead of one per write.
+void SlotClient::awaitReplicas(const std::string& conn_key, const OpPtr& op, uint32_t gen) {
+  WaitGroup& g = wait_groups_[conn_key];
+  g.ops.emplace_back(op, gen);
+  g.replicas = std::max(g.replicas, op->opts.wait_replicas);
+  g.timeout = std::max(g.timeout, op->opts.wait_timeout);
+  if (!g.flush) g.flush = loop_.beforePoll([this, conn_key] { sendWait(conn_key); });
+}
+
+void SlotClient::sendWait(const std::string& conn_key) {
+  auto it = wait_groups_.find(conn_key);
+  if (it == wait_groups_.end()) return;
+  auto ops = std::move(it->second.ops);
+  int replicas = it->second.replicas;
+  Millis timeout = it->second.timeout;
+  wait_groups_.erase(it);
+  // Ends the ops of the group whose write succeeded (the others are retrying or failed).
+  auto settle = [this](const std::vector<std::pair<OpPtr, uint32_t>>& ops, Reply* r) {
+    for (const auto& [op, gen] : ops) {
+      if (op->done || op->generation != gen || !op->waiting) continue;
+      op->waiting = false;
+      if (!r || r->type != Reply::Type::kInteger) {
+        finish(op, {Status::error(ErrorCode::kUnavailable,
+                                  "no answer to WAIT: the write's durability is unknown"),
+                    std::move(op->held)});
+      } else {
+        finish(op, {{}, std::move(op->held), r->integer});
+      }
+    }
+  };
+  auto cit = conns_.find(conn_key);
+  Connection* c = cit == conns_.end() ? nullptr : cit->second.get();
+  // WAIT blocks for up to its timeout by design: not a sign of a dead node.
+  if (!c || !c->send(
+                {"WAIT", std::to_string(replicas), std::to_string(timeout.count())},
+                [settle, ops](Reply* r, Failure) { settle(ops, r); }, timeout)) {
+    settle(ops, nullptr);
   }
 }
 
@@ -290,7 +320,7 @@ void SlotClient::onReply(const OpPtr& op, const Node& answered, Reply* r, Failur
   }
   if (op->opts.wait_replicas > 0 && !r->isError()) {
     op->held = std::move(*r);
-    op->waiting = true;  // WAIT's reply, next on this connection, completes it
+    op->waiting = true;  // the WAIT sent after it on this connection completes it
     return;
   }
   finish(op, {{}, std::move(*r)});
@@ -309,7 +339,11 @@ void SlotClient::finish(const OpPtr& op, Result&& result) {
 void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
   op->last_error = why;
   ++op->attempts;
-  Millis delay(std::min<int64_t>(25LL << std::min(op->attempts, 5), 500));
+  // In a cluster a failover ends the moment the promoted replica is known, and a refresh asks
+  // for the map on every failed try: retry often (every 100 ms at most) to be there when it
+  // does. A standalone node that is down comes back on its own time: back off further.
+  int64_t cap = options_.topology == Topology::kCluster ? 100 : 500;
+  Millis delay(std::min<int64_t>(25LL << std::min(op->attempts, 5), cap));
   if (loop_.now() + delay >= op->opts.deadline) {
     unavailable(op, "redis unavailable: " + why);
     return;
@@ -317,15 +351,25 @@ void SlotClient::retryLater(const OpPtr& op, const std::string& why) {
   op->retry_timer = loop_.after(delay, [this, op] { execute(op); });
 }
 
-Connection* SlotClient::connectionFor(const Node& node, bool replica) {
-  std::string key = node.address() + (replica ? "/ro" : "");
-  auto& c = conns_[key];
+std::string SlotClient::connectionKey(const Node& node, Lane lane) {
+  switch (lane) {
+    case Lane::kReplica:
+      return node.address() + "/ro";
+    case Lane::kDurable:
+      return node.address() + "/durable";
+    default:
+      return node.address();
+  }
+}
+
+Connection* SlotClient::connectionFor(const Node& node, Lane lane) {
+  auto& c = conns_[connectionKey(node, lane)];
   // A failed connection may still be on the call stack (we may be inside its callback): it
   // goes when the loop turns.
   if (c && !c->usable()) loop_.deleteLater(std::move(c));
   if (!c) {
     ConnectionOptions o = options_.connection;
-    o.readonly = replica;
+    o.readonly = lane == Lane::kReplica;
     c = std::make_unique<Connection>(loop_, node, o);
     if (!c->usable()) {
       loop_.deleteLater(std::move(c));
@@ -363,7 +407,7 @@ void SlotClient::refresh(size_t candidate) {
     return;
   }
   Node node = nodes[candidate];
-  Connection* c = connectionFor(node, false);
+  Connection* c = connectionFor(node, Lane::kMain);
   auto next = [this, candidate] {
     // Not from inside the failing callback's stack: before the loop next waits.
     refresh_next_ = loop_.beforePoll([this, candidate] { refresh(candidate + 1); });
@@ -409,7 +453,7 @@ void SlotClient::maintain() {
 void SlotClient::pingMasters() {
   for (const auto& shard : map_.shards()) {
     Node node = shard.master;
-    Connection* c = connectionFor(node, false);
+    Connection* c = connectionFor(node, Lane::kMain);
     auto mark = [this, node](bool up) {
       auto [it, inserted] = master_up_.try_emplace(node.address(), up);
       if (!inserted && it->second != up) {

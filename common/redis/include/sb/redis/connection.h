@@ -51,13 +51,15 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // False if the connection has already failed (the callback is not called then).
-  bool send(const std::vector<std::string>& argv, Callback cb);
+  // `allowance`: how much longer than the command timeout this command may take by design
+  // (WAIT blocks for up to its own timeout); commands queued behind it get the same room.
+  bool send(const std::vector<std::string>& argv, Callback cb, Millis allowance = Millis(0));
   // MULTI, the commands, EXEC. The callback gets EXEC's reply, or the first error Redis gave
   // while queueing (a redirection, say: EXEC then only says EXECABORT), or the failure.
   bool sendTransaction(const std::vector<std::vector<std::string>>& commands, Callback cb);
   bool usable() const { return ctx_ != nullptr; }
   bool connected() const { return connected_; }
-  size_t pending() const { return sent_at_.size(); }
+  size_t pending() const { return due_.size(); }
   const Node& node() const { return node_; }
   // Fails the connection if its oldest command or its connect is overdue. Call periodically.
   void checkTimeouts(TimePoint now);
@@ -67,7 +69,7 @@ class Connection {
   struct Transaction;
   // Hands one command to hiredis; false if hiredis refused it.
   bool append(const std::vector<std::string>& argv, void (*fn)(redisAsyncContext*, void*, void*),
-              void* privdata);
+              void* privdata, Millis allowance = Millis(0));
   Failure failureOfMissingReply() const;
   static void onReply(redisAsyncContext* ac, void* reply, void* privdata);
   static void onTransactionReply(redisAsyncContext* ac, void* reply, void* privdata);
@@ -94,7 +96,9 @@ class Connection {
   LoopHandle flush_;      // the end-of-round write
   TimePoint started_;
   Failure failing_ = Failure::kNone;
-  std::deque<TimePoint> sent_at_;
+  // When each pending command's reply is due, oldest first. Replies come in order, so a
+  // command behind a slow one is due no earlier than it: the deadlines never decrease.
+  std::deque<TimePoint> due_;
   std::string scratch_;  // one command's RESP, reused
 };
 

@@ -32,7 +32,9 @@ struct CommandOptions {
   TimePoint deadline{};        // retries stop here; the result is then UNAVAILABLE
   bool read_only = false;      // may be served by a replica (with replica_reads)
   bool retry_unknown = false;  // safe to resend after a reply was lost (idempotent command)
-  int wait_replicas = 0;       // WAIT n on the same connection after the command
+  // WAIT for this many replicas after the command, on the node's durable connection (never
+  // the one reads and other writes use); Result::acks is WAIT's answer.
+  int wait_replicas = 0;
   Millis wait_timeout{1000};
   // The body behind an EVALSHA, resent as EVAL on NOSCRIPT. Borrowed: it must outlive the
   // command (scripts are static text), so no copy is made per command.
@@ -98,7 +100,19 @@ class SlotClient {
   void unavailable(const OpPtr& op, std::string message);
   static std::string deadlineMessage(const Op& op);
   void retryLater(const OpPtr& op, const std::string& why);
-  Connection* connectionFor(const Node& node, bool replica);
+  // Each node has up to three connections: the main one, one for replica reads (READONLY),
+  // and one for writes that WAIT for replicas.
+  enum class Lane : uint8_t { kMain, kReplica, kDurable };
+  static std::string connectionKey(const Node& node, Lane lane);
+  Connection* connectionFor(const Node& node, Lane lane);
+  struct WaitGroup {
+    std::vector<std::pair<OpPtr, uint32_t>> ops;  // with the attempt each write was
+    int replicas = 0;
+    Millis timeout{0};
+    LoopHandle flush;
+  };
+  void awaitReplicas(const std::string& conn_key, const OpPtr& op, uint32_t gen);
+  void sendWait(const std::string& conn_key);
   void requestRefresh();
   void refresh(size_t candidate);
   void maintain();
@@ -108,7 +122,8 @@ class SlotClient {
   SlotClientOptions options_;
   SlotMap map_;
   std::unordered_map<std::string, std::unique_ptr<Connection>> conns_;
-  std::unordered_set<OpPtr> ops_;  // running: their timers go with them
+  std::unordered_set<OpPtr> ops_;                           // running: their timers go with them
+  std::unordered_map<std::string, WaitGroup> wait_groups_;  // by durable connection
   std::unordered_map<std::string, bool> master_up_;
   SlotClientCounters counters_;
   size_t replica_cursor_ = 0;
