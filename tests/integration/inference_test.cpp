@@ -15,11 +15,12 @@
 #include <thread>
 
 #include "bus.h"
+#include "dispatch.h"
 #include "fake_http.h"
 #include "listener.h"
 #include "openai_wire.h"
 #include "sb/core/json_body.h"
-#include "session_bus.h"
+#include "session_bus.h"  // packJson, freePort
 
 namespace sb::test {
 namespace {
@@ -41,28 +42,9 @@ void answer(FakeHttp::Exchange& ex, int status) {
   ex.write(errorAnswer(status, "status " + std::to_string(status)));
 }
 
-Process startDispatch(Bus& bus, const std::string& name, std::vector<std::string> args,
-                      std::vector<std::string> env = {}) {
-  std::vector<std::string> all{"--router", bus.backend(), "--name", name, "--log-level", "info"};
-  all.insert(all.end(), args.begin(), args.end());
-  Process p = Process::start("sb-inference-dispatch", all, std::move(env));
-  if (!p.awaitReady(10s)) throw std::runtime_error("dispatch did not register: " + p.log());
-  return p;
-}
-
 std::string chatBody(const std::string& text, int max_tokens = 8) {
   return packJson(
       {{"messages", {{{"role", "user"}, {"content", text}}}}, {"max_tokens", max_tokens}});
-}
-
-std::string text(const CallResult& r) {
-  std::string out;
-  for (const auto& c : r.chunks) {
-    std::string j;
-    bodyToJson(c, j);
-    out += json::parse(j)["delta"].get<std::string>();
-  }
-  return out;
 }
 
 json replyOf(const CallResult& r) {
@@ -104,7 +86,7 @@ TEST(Inference, DemoStreamsThroughTheRouterAcrossTwoDispatchProcesses) {
   auto r1 = client->call("infer", "chat", chatBody("same"), o);
   auto r2 = client->call("infer", "chat", chatBody("same"), o);
   ASSERT_TRUE(r1.status.ok()) << r1.status.message;
-  EXPECT_EQ(text(r1), text(r2));
+  EXPECT_EQ(chatText(r1), chatText(r2));
   EXPECT_EQ(replyOf(r1)["usage"]["completion_tokens"], 8);
 }
 
@@ -128,7 +110,7 @@ TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
   o.deadline = 10s;
   auto r = client->call("infer", "chat", chatBody("hello"), o);
   ASSERT_TRUE(r.status.ok()) << r.status.message;
-  EXPECT_EQ(text(r), "Hello world");
+  EXPECT_EQ(chatText(r), "Hello world");
   json reply = replyOf(r);
   EXPECT_EQ(reply["backend"], "good");
   EXPECT_EQ(reply["finish_reason"], "stop");
@@ -171,7 +153,7 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
   EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
   EXPECT_NE(r.status.message.find("7 bytes of text were delivered"), std::string::npos)
       << r.status.message;
-  EXPECT_EQ(text(r), "Partial");  // what was delivered stays delivered, never duplicated
+  EXPECT_EQ(chatText(r), "Partial");  // what was delivered stays delivered, never duplicated
   EXPECT_EQ(good_hits, 0);
 }
 
@@ -262,7 +244,7 @@ TEST(Inference, FirstTokenAndIdleTimeoutsEndTheRequest) {
   r = client->call("infer", "chat", chatBody("hello"), o);
   EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
   EXPECT_NE(r.status.message.find("no token within 300 ms"), std::string::npos) << r.status.message;
-  EXPECT_EQ(text(r), "one");
+  EXPECT_EQ(chatText(r), "one");
 }
 
 // A dispatch process killed mid-stream: the client hears an error, not silence.
@@ -337,64 +319,6 @@ TEST(Inference, LeastConnectionSpreadsStreamsOverBackends) {
     if (m && m->kind == proto::Kind::kReply) ++replies;
   }
   EXPECT_EQ(replies, 4);
-}
-
-// sbctl chat: the conversation lives in the session service, so a second turn served by
-// another dispatch process continues it (the first process is drained away in between).
-TEST(Inference, SbctlChatContinuesAConversationOnAnotherDispatchProcess) {
-  RedisServer redis;
-  SessionBus sb({"--redis", redis.url(), "--log-level", "warn"});
-  Bus& bus = sb.bus();
-  std::vector<std::string> demo{"--demo-first-token-ms", "0", "--demo-tokens-per-second", "1000",
-                                "--demo-max-tokens",     "6"};
-  std::map<std::string, Process> dispatch;
-  dispatch.emplace("infer-a", startDispatch(bus, "infer-a", demo));
-  dispatch.emplace("infer-b", startDispatch(bus, "infer-b", demo));
-  auto sbctl = [&](const std::string& text) {
-    Process p = Process::start(
-        "sbctl", {"--router", bus.frontend(), "chat", "--session", "conv", text}, {}, false);
-    auto code = p.awaitExit(20s);
-    EXPECT_EQ(code.value_or(-1), 0) << p.log();
-    std::string out = p.log();
-    if (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  };
-  auto servedBy = [&]() -> std::string {
-    json status = bus.status();  // kept alive for the loop
-    for (const auto& w : status["workers"]) {
-      if (w["service"] == "infer" && w["dispatched"].get<int>() > 0)
-        return w["name"].get<std::string>();
-    }
-    return "";
-  };
-  std::string first = sbctl("hello");
-  ASSERT_FALSE(first.empty());
-  std::string turn1_worker = servedBy();
-  ASSERT_FALSE(turn1_worker.empty());
-  // Drain the process that served the first turn: the second must land on the other one.
-  Process& gone = dispatch.at(turn1_worker);
-  gone.signal(SIGTERM);
-  ASSERT_EQ(gone.awaitExit(10s).value_or(-1), 0);
-  ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker(turn1_worker); }, 5s));
-  std::string second = sbctl("and then?");
-  ASSERT_FALSE(second.empty());
-  EXPECT_NE(servedBy(), turn1_worker);
-  // The session holds the whole conversation, in order.
-  auto g = sb.call("get", {{"id", "conv"}});
-  ASSERT_TRUE(g.status.ok()) << g.status.message;
-  ASSERT_EQ(g.body["messages"].size(), 4u) << g.body.dump();
-  json history = json::array();
-  for (const auto& m : g.body["messages"]) history.push_back(m);
-  EXPECT_EQ(history[0], (json{{"role", "user"}, {"content", "hello"}}));
-  EXPECT_EQ(history[1], (json{{"role", "assistant"}, {"content", first}}));
-  EXPECT_EQ(history[2], (json{{"role", "user"}, {"content", "and then?"}}));
-  EXPECT_EQ(history[3], (json{{"role", "assistant"}, {"content", second}}));
-  // The second turn saw the first as context: the demo's text is a function of the messages.
-  history.erase(history.end() - 1);
-  auto client = bus.client();
-  auto again = client->call("infer", "chat", packJson({{"messages", history}}), {});
-  ASSERT_TRUE(again.status.ok()) << again.status.message;
-  EXPECT_EQ(text(again), second);
 }
 
 // A backend that keeps failing (503) cools down: after max_fails the requests go straight to
@@ -526,7 +450,7 @@ TEST(Inference, TheDeadlineEndsTheStreamAndTheBackendWork) {
   o.deadline = 500ms;
   auto r = client->call("infer", "chat", chatBody("hi"), o);
   EXPECT_EQ(r.status.code, ErrorCode::kDeadlineExceeded) << r.status.message;
-  EXPECT_EQ(text(r), "tick");
+  EXPECT_EQ(chatText(r), "tick");
   ASSERT_TRUE(waitUntil([&] { return served.load(); }, 5s));
   EXPECT_TRUE(closed);
 }
