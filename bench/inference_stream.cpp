@@ -9,9 +9,9 @@
 #include <fstream>
 #include <thread>
 
-#include "args.h"
 #include "bus.h"
 #include "demo_backend.h"
+#include "sb/core/config.h"
 #include "sb/core/json_body.h"
 #include "session_bus.h"
 #include "stats.h"
@@ -92,9 +92,14 @@ Relay throughBus(sb::test::Bus& bus, int streams, int seconds, int tokens_per_st
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = static_cast<int>(sb::bench::flag(argc, argv, "--seconds", 5));
-  int streams = static_cast<int>(sb::bench::flag(argc, argv, "--streams", 64));
-  int slow = static_cast<int>(sb::bench::flag(argc, argv, "--slow-streams", 1000));
+  int seconds = 5, streams = 64, slow = 1000;
+  CLI::App app{"Tokens relayed through router and dispatch, and the cost of many slow streams",
+               "bench_inference_stream"};
+  app.add_option("--seconds", seconds, "Measuring time per figure")->capture_default_str();
+  app.add_option("--streams", streams, "Fast streams at once")->capture_default_str();
+  app.add_option("--slow-streams", slow, "Slow streams at once (20 tokens/s each)")
+      ->capture_default_str();
+  if (auto rc = sb::parseCommandLine(app, argc, argv)) return *rc;
   std::printf("inference_stream: %u CPUs, %d s per figure\n", std::thread::hardware_concurrency(),
               seconds);
   double alone = demoInProcess(streams, seconds);

@@ -10,9 +10,9 @@
 #include <random>
 #include <unordered_map>
 
-#include "args.h"
 #include "process.h"
 #include "sb/bus/client.h"
+#include "sb/core/config.h"
 #include "stats.h"
 
 using namespace std::chrono_literals;
@@ -88,13 +88,16 @@ Result run(const std::string& policy, const Options& o, uint64_t seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  using sb::bench::flag;
   Options o;
-  o.seconds = static_cast<int>(flag(argc, argv, "--seconds", o.seconds));
-  o.load = flag(argc, argv, "--load", o.load);
-  o.mu = flag(argc, argv, "--mu", o.mu);
-  o.sigma = flag(argc, argv, "--sigma", o.sigma);
-  o.runs = static_cast<int>(flag(argc, argv, "--runs", o.runs));
+  CLI::App app{"Least-connection against round-robin on a heavy-tailed service",
+               "bench_policy_latency"};
+  app.add_option("--seconds", o.seconds, "Measuring time per policy and run")
+      ->capture_default_str();
+  app.add_option("--load", o.load, "Offered load, a fraction of capacity")->capture_default_str();
+  app.add_option("--mu", o.mu, "Service time exp(N(mu, sigma)) ms: mu")->capture_default_str();
+  app.add_option("--sigma", o.sigma, "...and sigma")->capture_default_str();
+  app.add_option("--runs", o.runs, "Runs (the median is reported)")->capture_default_str();
+  if (auto rc = sb::parseCommandLine(app, argc, argv)) return *rc;
   std::vector<double> lc50, lc99, rr50, rr99;
   for (int k = 0; k < o.runs; ++k) {
     uint64_t seed = 1000 + static_cast<uint64_t>(k);

@@ -2,6 +2,11 @@
 // same clients and the same sb-echo worker processes, in the same run.
 //
 //   bench_router_throughput [--seconds S] [--runs N] [--clients C] [--inflight K]
+//                           [--baseline-bin DIR]
+//
+// With --baseline-bin, every run also measures the router and workers built in DIR (an
+// earlier build), and the figure printed is this router against that one: a before/after
+// comparison in one run.
 //
 // The proxy forwards [client id][header][body] to a DEALER backend, which is exactly what an
 // sb-echo worker reads on its router link, so the workers are unchanged; their heartbeats go
@@ -16,9 +21,9 @@
 #include <iostream>
 #include <thread>
 
-#include "args.h"
 #include "process.h"
 #include "sb/bus/client.h"
+#include "sb/core/config.h"
 #include "stats.h"
 
 using namespace std::chrono_literals;
@@ -180,25 +185,46 @@ Result runProxy(zmq::context_t& ctx, const Options& o) {
 
 }  // namespace
 
+// The router and workers from `dir` instead of this build's (the fixtures read the variable).
+Result runBaselineRouter(zmq::context_t& ctx, const Options& o, const std::string& dir) {
+  setenv("SB_TEST_BIN_DIR", dir.c_str(), 1);
+  Result r = runRouter(ctx, o);
+  unsetenv("SB_TEST_BIN_DIR");
+  return r;
+}
+
 int main(int argc, char** argv) {
-  using sb::bench::flag;
   Options o;
-  o.seconds = static_cast<int>(flag(argc, argv, "--seconds", o.seconds));
-  o.runs = static_cast<int>(flag(argc, argv, "--runs", o.runs));
-  o.clients = static_cast<int>(flag(argc, argv, "--clients", o.clients));
-  o.inflight = static_cast<int>(flag(argc, argv, "--inflight", o.inflight));
+  std::string baseline;
+  CLI::App app{"Router throughput and latency against a plain zmq::proxy",
+               "bench_router_throughput"};
+  app.add_option("--seconds", o.seconds, "Measuring time per side and run")->capture_default_str();
+  app.add_option("--runs", o.runs, "Paired runs (the median is reported)")->capture_default_str();
+  app.add_option("--clients", o.clients, "Client threads")->capture_default_str();
+  app.add_option("--inflight", o.inflight, "Requests in flight per client")->capture_default_str();
+  app.add_option("--baseline-bin", baseline,
+                 "Also measure the sb-router and sb-echo in this folder (an earlier build)");
+  if (auto rc = sb::parseCommandLine(app, argc, argv)) return *rc;
   zmq::context_t ctx(1);
   std::vector<double> proxy_rps, router_rps, ratios, proxy_cpu, router_cpu, proxy_p50, proxy_p99,
-      router_p50, router_p99;
+      router_p50, router_p99, base_ratios, base_cpu;
   for (int run = 0; run < o.runs; ++run) {
     // Alternate the order so neither side always runs on a warmer machine.
-    Result p, r;
+    Result p, r, b;
     if (run % 2 == 0) {
       p = runProxy(ctx, o);
       r = runRouter(ctx, o);
+      if (!baseline.empty()) b = runBaselineRouter(ctx, o, baseline);
     } else {
+      if (!baseline.empty()) b = runBaselineRouter(ctx, o, baseline);
       r = runRouter(ctx, o);
       p = runProxy(ctx, o);
+    }
+    if (!baseline.empty()) {
+      base_ratios.push_back(r.m.rps / b.m.rps);
+      base_cpu.push_back(b.m.broker_cpu_us);
+      std::printf("run %d: baseline router %s rt/s (%.2f us CPU/rt), this/baseline %.2f\n", run + 1,
+                  sb::bench::grouped(b.m.rps).c_str(), b.m.broker_cpu_us, r.m.rps / b.m.rps);
     }
     proxy_rps.push_back(p.m.rps);
     router_rps.push_back(r.m.rps);
@@ -231,5 +257,12 @@ int main(int argc, char** argv) {
   std::printf("  sb-router         p50 %7.0f  p99 %7.0f\n", median(router_p50), median(router_p99));
   std::printf("  ratio router/proxy  p50 %.2f  p99 %.2f\n", median(router_p50) / median(proxy_p50),
               median(router_p99) / median(proxy_p99));
+  if (!baseline.empty()) {
+    std::printf("against the baseline router (%s):\n", baseline.c_str());
+    std::printf("  throughput this/baseline  %.2f   (median of the per-run ratios)\n",
+                median(base_ratios));
+    std::printf("  broker CPU per round trip: baseline %.2f us, this %.2f us (%.2fx)\n",
+                median(base_cpu), median(router_cpu), median(router_cpu) / median(base_cpu));
+  }
   return 0;
 }

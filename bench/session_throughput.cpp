@@ -12,10 +12,10 @@
 #include <regex>
 #include <thread>
 
-#include "args.h"
 #include "process.h"
 #include "redis.h"
 #include "sb/bus/client.h"
+#include "sb/core/config.h"
 #include "session_bus.h"
 #include "stats.h"
 
@@ -177,10 +177,16 @@ std::vector<Round> measure(sb::test::SessionBus& sb, const std::vector<std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = static_cast<int>(sb::bench::flag(argc, argv, "--seconds", 5));
-  int runs = static_cast<int>(sb::bench::flag(argc, argv, "--runs", 3));
-  int cluster_n = static_cast<int>(sb::bench::flag(argc, argv, "--cluster-n", 5000000));
-  bool skip_cluster = sb::bench::flag(argc, argv, "--skip-cluster", 0) != 0;
+  int seconds = 5, runs = 3, cluster_n = 5000000;
+  bool skip_cluster = false;
+  CLI::App app{"session.get and session.append against redis-benchmark GET and SET",
+               "bench_session_throughput"};
+  app.add_option("--seconds", seconds, "Measuring time per side and round")->capture_default_str();
+  app.add_option("--runs", runs, "Paired rounds (the median is reported)")->capture_default_str();
+  app.add_option("--cluster-n", cluster_n, "redis-benchmark --cluster request count")
+      ->capture_default_str();
+  app.add_flag("--skip-cluster", skip_cluster, "Only the single Redis");
+  if (auto rc = sb::parseCommandLine(app, argc, argv)) return *rc;
   const int callers = 50, sessions = 200;
   std::printf(
       "session_throughput: %d concurrent callers, %d sessions of 10+ messages, get = last 10, "
