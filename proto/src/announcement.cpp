@@ -31,6 +31,13 @@ Status decodeAnnouncement(std::string_view body, const Limits& limits, Announcem
   uint64_t cap = 1, w = 1, hb = 0, liveness = 0, inst = 0;
   f.str("name", out.name, present, kMaxNameBytes, true);
   if (present && out.name.empty()) f.fail("'name' must not be empty");
+  // Names go into logs (one line per event) and metric labels: no control characters.
+  for (unsigned char c : out.name) {
+    if (c < 0x20 || c == 0x7f) {
+      f.fail("'name' must not contain control characters");
+      break;
+    }
+  }
   f.str("svc", out.service, present, limits.max_string_bytes, true);
   if (present && out.service.empty()) f.fail("'svc' must not be empty");
   f.strings("models", out.models, present, kMaxModels, limits.max_string_bytes);

@@ -42,6 +42,14 @@ TEST(Metrics, SameSeriesIsTheSameObjectAndCanBeRemoved) {
   EXPECT_NE(text.find("c_total{worker=\"w2\"} 1"), std::string::npos);
 }
 
+// HELP text is escaped too (backslash, newline): the hand-written exposition did not.
+TEST(Metrics, HelpTextIsEscaped) {
+  MetricsRegistry m;
+  m.counter("h_total", "a \\ b\nsecond line").inc();
+  std::string text = m.render();
+  EXPECT_NE(text.find("# HELP h_total a \\\\ b\\nsecond line\n"), std::string::npos) << text;
+}
+
 TEST(Metrics, OneNameOneType) {
   MetricsRegistry m;
   m.counter("x", "x");

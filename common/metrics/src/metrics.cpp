@@ -1,20 +1,43 @@
 #include "sb/metrics/metrics.h"
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <stdexcept>
+#include <variant>
 
 namespace sb {
+
+void Counter::inc(double v) { c_->Increment(v); }
+void Counter::mirror(double total) {
+  double now = c_->Value();
+  if (total > now) c_->Increment(total - now);
+}
+double Counter::value() const { return c_->Value(); }
+
+void Gauge::set(double v) { g_->Set(v); }
+void Gauge::inc(double v) { g_->Increment(v); }
+void Gauge::dec(double v) { g_->Decrement(v); }
+double Gauge::value() const { return g_->Value(); }
+
+void Histogram::observe(double v) { h_->Observe(v); }
+
 namespace {
 
-std::string escapeLabel(const std::string& v) {
+prometheus::Labels toMap(const Labels& labels) { return {labels.begin(), labels.end()}; }
+
+// The text format escapes backslash and newline in HELP. prometheus-cpp 1.0.1 (Debian 12)
+// escapes label values but writes HELP as given, so it is handed over escaped.
+std::string escapeHelp(const std::string& help) {
   std::string out;
-  for (char c : v) {
+  out.reserve(help.size());
+  for (char c : help) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
     else if (c == '\n')
       out += "\\n";
     else
@@ -23,123 +46,99 @@ std::string escapeLabel(const std::string& v) {
   return out;
 }
 
-std::string renderLabels(const Labels& labels, const std::string& extra_key = {},
-                         const std::string& extra_value = {}) {
-  if (labels.empty() && extra_key.empty()) return "";
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : labels) {
-    if (!first) out += ',';
-    first = false;
-    out += k + "=\"" + escapeLabel(v) + "\"";
-  }
-  if (!extra_key.empty()) {
-    if (!first) out += ',';
-    out += extra_key + "=\"" + extra_value + "\"";
-  }
-  return out + "}";
-}
-
-std::string number(double v) {
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (std::isnan(v)) return "NaN";
-  // Shortest text that reads back as the same double.
-  char buf[32];
-  auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
-
 }  // namespace
 
-Histogram::Histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {
-  std::sort(bounds_.begin(), bounds_.end());
-}
+struct MetricsRegistry::Impl {
+  using AnyFamily =
+      std::variant<prometheus::Family<prometheus::Counter>*, prometheus::Family<prometheus::Gauge>*,
+                   prometheus::Family<prometheus::Histogram>*>;
+  // Our handle on one series, by family name and labels.
+  struct Series {
+    prometheus::Labels labels;
+    std::unique_ptr<Counter> counter;
+    std::unique_ptr<Gauge> gauge;
+    std::unique_ptr<Histogram> histogram;
+  };
 
-void Histogram::observe(double v) {
-  size_t i = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
-  ++counts_[i];
-  sum_ += v;
-  ++count_;
-}
+  prometheus::Registry registry;
+  std::map<std::string, AnyFamily> families;
+  std::map<std::pair<std::string, prometheus::Labels>, Series> series;
 
-std::vector<double> MetricsRegistry::latencyBuckets() {
-  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-}
-
-MetricsRegistry::Series& MetricsRegistry::series(const std::string& name, const std::string& help,
-                                                 Type type, const Labels& labels) {
-  auto [it, inserted] = families_.try_emplace(name);
-  Family& f = it->second;
-  if (inserted) {
-    f.help = help;
-    f.type = type;
-  } else if (f.type != type) {
-    throw std::logic_error("metric " + name + " registered with two types");
+  template <typename T, typename Build>
+  prometheus::Family<T>& family(const std::string& name, const std::string& help, Build build) {
+    auto it = families.find(name);
+    if (it == families.end()) {
+      auto& f = build().Name(name).Help(escapeHelp(help)).Register(registry);
+      it = families.emplace(name, &f).first;
+    }
+    auto* f = std::get_if<prometheus::Family<T>*>(&it->second);
+    if (!f) throw std::logic_error("metric " + name + " registered with two types");
+    return **f;
   }
-  auto [sit, sinserted] = f.series.try_emplace(renderLabels(labels));
-  if (sinserted) sit->second.labels = labels;
-  return sit->second;
-}
+};
+
+MetricsRegistry::MetricsRegistry() : impl_(std::make_unique<Impl>()) {}
+MetricsRegistry::~MetricsRegistry() = default;
 
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help,
                                   const Labels& labels) {
-  Series& s = series(name, help, Type::kCounter, labels);
-  if (!s.counter) s.counter = std::make_unique<Counter>();
+  auto& f =
+      impl_->family<prometheus::Counter>(name, help, [] { return prometheus::BuildCounter(); });
+  prometheus::Labels l = toMap(labels);
+  Impl::Series& s = impl_->series[{name, l}];
+  if (!s.counter) {
+    s.labels = l;
+    s.counter.reset(new Counter(&f.Add(l)));
+  }
   return *s.counter;
 }
 
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help,
                               const Labels& labels) {
-  Series& s = series(name, help, Type::kGauge, labels);
-  if (!s.gauge) s.gauge = std::make_unique<Gauge>();
+  auto& f = impl_->family<prometheus::Gauge>(name, help, [] { return prometheus::BuildGauge(); });
+  prometheus::Labels l = toMap(labels);
+  Impl::Series& s = impl_->series[{name, l}];
+  if (!s.gauge) {
+    s.labels = l;
+    s.gauge.reset(new Gauge(&f.Add(l)));
+  }
   return *s.gauge;
 }
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                       const std::vector<double>& bounds, const Labels& labels) {
-  Series& s = series(name, help, Type::kHistogram, labels);
-  if (!s.histogram) s.histogram = std::make_unique<Histogram>(bounds);
+  auto& f =
+      impl_->family<prometheus::Histogram>(name, help, [] { return prometheus::BuildHistogram(); });
+  prometheus::Labels l = toMap(labels);
+  Impl::Series& s = impl_->series[{name, l}];
+  if (!s.histogram) {
+    s.labels = l;
+    s.histogram.reset(new Histogram(&f.Add(l, bounds)));
+  }
   return *s.histogram;
 }
 
 void MetricsRegistry::removeSeriesWith(const std::string& key, const std::string& value) {
-  for (auto& [name, f] : families_) {
-    for (auto it = f.series.begin(); it != f.series.end();) {
-      bool match =
-          std::any_of(it->second.labels.begin(), it->second.labels.end(),
-                      [&](const auto& kv) { return kv.first == key && kv.second == value; });
-      it = match ? f.series.erase(it) : std::next(it);
+  for (auto it = impl_->series.begin(); it != impl_->series.end();) {
+    auto label = it->second.labels.find(key);
+    if (label == it->second.labels.end() || label->second != value) {
+      ++it;
+      continue;
     }
+    auto& family = impl_->families.at(it->first.first);
+    if (it->second.counter) std::get<0>(family)->Remove(it->second.counter->c_);
+    if (it->second.gauge) std::get<1>(family)->Remove(it->second.gauge->g_);
+    if (it->second.histogram) std::get<2>(family)->Remove(it->second.histogram->h_);
+    it = impl_->series.erase(it);
   }
 }
 
 std::string MetricsRegistry::render() const {
-  std::string out;
-  for (const auto& [name, f] : families_) {
-    if (f.series.empty()) continue;
-    const char* type = f.type == Type::kCounter ? "counter"
-                       : f.type == Type::kGauge ? "gauge"
-                                                : "histogram";
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + type + "\n";
-    for (const auto& [rendered, s] : f.series) {
-      if (s.counter) out += name + rendered + " " + number(s.counter->value()) + "\n";
-      if (s.gauge) out += name + rendered + " " + number(s.gauge->value()) + "\n";
-      if (s.histogram) {
-        const Histogram& h = *s.histogram;
-        uint64_t cumulative = 0;
-        for (size_t i = 0; i <= h.bounds().size(); ++i) {
-          cumulative += h.counts()[i];
-          std::string le = i < h.bounds().size() ? number(h.bounds()[i]) : "+Inf";
-          out += name + "_bucket" + renderLabels(s.labels, "le", le) + " " +
-                 std::to_string(cumulative) + "\n";
-        }
-        out += name + "_sum" + rendered + " " + number(h.sum()) + "\n";
-        out += name + "_count" + rendered + " " + std::to_string(h.count()) + "\n";
-      }
-    }
-  }
-  return out;
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
+
+std::vector<double> MetricsRegistry::latencyBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
 }  // namespace sb

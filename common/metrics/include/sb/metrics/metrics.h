@@ -6,53 +6,67 @@
 #include <utility>
 #include <vector>
 
+namespace prometheus {
+class Counter;
+class Gauge;
+class Histogram;
+class Registry;
+}  // namespace prometheus
+
 namespace sb {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
+// The metric types, as thin handles on prometheus-cpp's (Debian's prometheus-cpp core does the
+// registry and the text exposition, escaping included). Handles stay valid until their series
+// is removed.
 class Counter {
  public:
-  void inc(double v = 1) { value_ += v; }
+  void inc(double v = 1);
   // For a count kept elsewhere (a plain struct on the hot path), copied in at scrape time.
   // `total` never decreases.
-  void mirror(double total) { value_ = total; }
-  double value() const { return value_; }
+  void mirror(double total);
+  double value() const;
 
  private:
-  double value_ = 0;
+  friend class MetricsRegistry;
+  explicit Counter(prometheus::Counter* c) : c_(c) {}
+  prometheus::Counter* c_;
 };
 
 class Gauge {
  public:
-  void set(double v) { value_ = v; }
-  void inc(double v = 1) { value_ += v; }
-  void dec(double v = 1) { value_ -= v; }
-  double value() const { return value_; }
+  void set(double v);
+  void inc(double v = 1);
+  void dec(double v = 1);
+  double value() const;
 
  private:
-  double value_ = 0;
+  friend class MetricsRegistry;
+  explicit Gauge(prometheus::Gauge* g) : g_(g) {}
+  prometheus::Gauge* g_;
 };
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds);
   void observe(double v);
-  const std::vector<double>& bounds() const { return bounds_; }
-  const std::vector<uint64_t>& counts() const { return counts_; }  // per bucket, not cumulative
-  double sum() const { return sum_; }
-  uint64_t count() const { return count_; }
 
  private:
-  std::vector<double> bounds_;
-  std::vector<uint64_t> counts_;  // bounds_.size() + 1 (the last is +Inf)
-  double sum_ = 0;
-  uint64_t count_ = 0;
+  friend class MetricsRegistry;
+  explicit Histogram(prometheus::Histogram* h) : h_(h) {}
+  prometheus::Histogram* h_;
 };
 
-// A single-threaded registry of metric families, rendered in the Prometheus text exposition
-// format (version 0.0.4). References returned stay valid until the series is removed.
+// A process's metrics, rendered in the Prometheus text exposition format (0.0.4). Asking for
+// a series that exists returns it; a name registered with two types is a programming error
+// (std::logic_error, at start-up).
 class MetricsRegistry {
  public:
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
   Gauge& gauge(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& histogram(const std::string& name, const std::string& help,
@@ -64,21 +78,8 @@ class MetricsRegistry {
   static std::vector<double> latencyBuckets();  // seconds, 1 ms .. 60 s
 
  private:
-  enum class Type { kCounter, kGauge, kHistogram };
-  struct Series {
-    Labels labels;
-    std::unique_ptr<Counter> counter;
-    std::unique_ptr<Gauge> gauge;
-    std::unique_ptr<Histogram> histogram;
-  };
-  struct Family {
-    std::string help;
-    Type type;
-    std::map<std::string, Series> series;  // keyed by rendered labels
-  };
-  Series& series(const std::string& name, const std::string& help, Type type, const Labels& labels);
-
-  std::map<std::string, Family> families_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sb

@@ -1,0 +1,64 @@
+// The metrics text every process exposes, checked by Prometheus's own promtool: the router's
+// (with a worker whose name needs escaping in a label) and an inference worker's.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "bus.h"
+#include "dispatch.h"
+#include "sb/core/json_body.h"
+
+namespace sb::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// promtool check metrics on `text`; its output on failure.
+std::optional<std::string> promtoolProblems(const std::string& text) {
+  std::string path = tempDir() + "/metrics.txt";
+  std::ofstream(path) << text;
+  Process p = Process::startSystem("sh", {"-c", "promtool check metrics < " + path});
+  auto code = p.awaitExit(30s);
+  if (code && *code == 0) return std::nullopt;
+  return "exit " + std::to_string(code.value_or(-1)) + ": " + p.log();
+}
+
+std::string metricsOf(Bus& bus, const std::string& service, const std::string& op,
+                      const std::string& to = {}) {
+  auto client = bus.client();
+  CallOptions o;
+  o.target = to;
+  auto r = client->call(service, op, {}, o);
+  EXPECT_TRUE(r.status.ok()) << r.status.message;
+  nlohmann::json text = unpackJsonValue(r.body);
+  return text.is_string() ? text.get<std::string>() : std::string();
+}
+
+TEST(MetricsExposition, TheRoutersTextPassesPromtool) {
+  Bus bus;
+  auto worker = bus.startEcho("odd\"name\\with");
+  auto client = bus.client();
+  ASSERT_TRUE(client->call("echo", "echo", "x").status.ok());
+  std::string text = metricsOf(bus, "router", "metrics");
+  EXPECT_NE(text.find("worker=\"odd\\\"name\\\\with\""), std::string::npos) << text;
+  auto problems = promtoolProblems(text);
+  EXPECT_FALSE(problems) << *problems << "\n" << text;
+}
+
+TEST(MetricsExposition, AnInferenceWorkersTextPassesPromtool) {
+  Bus bus;
+  auto dispatch = startDispatch(bus, "infer-1", {"--demo-first-token-ms", "0"});
+  auto client = bus.client();
+  ASSERT_TRUE(client
+                  ->call("infer", "chat",
+                         packJsonValue({{"messages", {{{"role", "user"}, {"content", "hi"}}}},
+                                        {"max_tokens", 3}}))
+                  .status.ok());
+  std::string text = metricsOf(bus, "infer", "metrics", "infer-1");
+  EXPECT_NE(text.find("sb_infer_backend_tokens_total"), std::string::npos) << text;
+  auto problems = promtoolProblems(text);
+  EXPECT_FALSE(problems) << *problems << "\n" << text;
+}
+
+}  // namespace
+}  // namespace sb::test
