@@ -12,6 +12,7 @@
 #include "sb/core/json_body.h"
 #include "sb/policy/keyslot.h"
 #include "sb/proto/body_codec.h"
+#include "sb/redis/redis_url.h"
 #include "sb/redis/slot_map.h"
 #include "status_table.h"
 
@@ -99,10 +100,9 @@ int run(int argc, char** argv) {
   if (*slots && !shard_urls.empty()) {
     std::vector<redis::Node> nodes;
     for (const auto& url : shard_urls) {
-      redis::Node node;
-      std::string password;
-      if (auto st = redis::parseRedisUrl(url, node, password); !st.ok()) return fail(st);
-      nodes.push_back(node);
+      redis::RedisUrl parsed;
+      if (auto st = redis::parseRedisUrl(url, parsed); !st.ok()) return fail(st);
+      nodes.push_back(parsed.node);
     }
     redis::SlotMap map = redis::SlotMap::split(nodes);  // ranges() points into it
     for (const auto& r : map.ranges()) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sb/bus/worker_config.h"
+#include "sb/redis/redis_url.h"
 
 namespace sb::session {
 
@@ -31,6 +32,8 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
   o_shards->excludes(o_cluster);
   app.add_option("--redis-password", c.redis.connection.password,
                  "Password for AUTH (prefer the environment or the config file)");
+  app.add_option("--redis-user", c.redis.connection.user,
+                 "ACL user for AUTH (or in the URL: redis://user:password@host:port)");
   int64_t connect_ms = 1000, command_ms = 1000, refresh_ms = 10000, ack_ms = 1000;
   app.add_option("--redis-connect-timeout-ms", connect_ms, "Redis connect timeout")
       ->check(CLI::PositiveNumber)
@@ -96,11 +99,19 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
     urls = {single.empty() ? "redis://127.0.0.1:6379" : single};
   }
   for (const auto& url : urls) {
-    redis::Node node;
-    std::string password;
-    if (auto st = redis::parseRedisUrl(url, node, password); !st.ok()) return fail(st.message);
-    if (!password.empty()) c.redis.connection.password = password;
-    c.redis.nodes.push_back(node);
+    redis::RedisUrl parsed;
+    if (auto st = redis::parseRedisUrl(url, parsed); !st.ok()) return fail(st.message);
+    // Credentials and database from the URL, unless the flags gave them; every node of a
+    // topology logs in the same way.
+    if (!parsed.password.empty() && c.redis.connection.password.empty())
+      c.redis.connection.password = parsed.password;
+    if (!parsed.user.empty() && c.redis.connection.user.empty())
+      c.redis.connection.user = parsed.user;
+    if (parsed.db != 0) c.redis.connection.db = parsed.db;
+    c.redis.nodes.push_back(parsed.node);
+  }
+  if (c.redis.connection.db != 0 && c.redis.topology == redis::Topology::kCluster) {
+    return fail("Redis Cluster has only database 0");
   }
   if (c.store.prefix.find_first_of("{}") != std::string::npos) {
     return fail("--key-prefix must not contain braces (they would change the hash tag)");

@@ -290,6 +290,33 @@ TEST(SessionRedisAuth, PasswordFromTheUrlOrTheFlagIsUsedAndAWrongOneFails) {
   EXPECT_EQ(wrong.call("status", json::object()).body["ready"], false);
 }
 
+// An ACL user (Redis 6+), from the URL (percent-encoded) or from the flags; the default user
+// is switched off, so nothing works without it.
+TEST(SessionRedisAuth, AnAclUserFromTheUrlOrTheFlags) {
+  RedisServer redis(
+      {"--user", "default", "off", "--user", "sess", "on", ">p@ss", "~*", "&*", "+@all"});
+  std::string host = "127.0.0.1:" + std::to_string(redis.port());
+  SessionBus from_url({"--redis", "redis://sess:p%40ss@" + host});
+  auto made = from_url.call("create", {{"id", "acl1"}});
+  EXPECT_TRUE(made.status.ok()) << made.status.message;
+  SessionBus from_flags(
+      {"--redis", "redis://" + host, "--redis-user", "sess", "--redis-password", "p@ss"});
+  EXPECT_TRUE(from_flags.call("get", {{"id", "acl1"}}).status.ok());
+  SessionBus nobody({"--redis", "redis://" + host});
+  EXPECT_FALSE(nobody.call("get", {{"id", "acl1"}}).status.ok());
+}
+
+// IPv6: the URL's host in brackets; the session service's connections come from ::1.
+TEST(SessionRedisIpv6, AnIpv6AddressInBracketsWorks) {
+  RedisServer redis({"--bind", "127.0.0.1", "::1"});
+  SessionBus sb({"--redis", "redis://[::1]:" + std::to_string(redis.port())});
+  auto made = sb.call("create", {{"id", "v6"}});
+  ASSERT_TRUE(made.status.ok()) << made.status.message;
+  EXPECT_EQ(redis.command({"EXISTS", "sb:session:{v6}:meta"}), "1");
+  std::string clients = redis.command({"CLIENT", "LIST"});
+  EXPECT_NE(clients.find("addr=[::1]:"), std::string::npos) << clients;
+}
+
 // A Redis that accepts the connection but never answers (SIGSTOP) must not hang requests:
 // the command timeout drops the connection and the request ends with UNAVAILABLE.
 TEST(SessionRedisHung, CommandTimeoutEndsRequestsAndServiceRecovers) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "sb/redis/redis_url.h"
 #include "sb/redis/slot_map.h"
 
 namespace sb::redis {
@@ -91,19 +92,41 @@ TEST(SlotMap, RejectsMalformedReplies) {
 }
 
 TEST(RedisUrl, ParsesTheForms) {
+  RedisUrl u;
+  ASSERT_TRUE(parseRedisUrl("redis://127.0.0.1:6379", u).ok());
+  EXPECT_EQ(u.node.address(), "127.0.0.1:6379");
+  EXPECT_TRUE(u.password.empty());
+  ASSERT_TRUE(parseRedisUrl("redis://:s3cret@db.example:7000/", u).ok());
+  EXPECT_EQ(u.node.address(), "db.example:7000");
+  EXPECT_EQ(u.password, "s3cret");
+  EXPECT_TRUE(u.user.empty());
+  ASSERT_TRUE(parseRedisUrl("redis://alice:p%40ss%3Aword@h:1/3", u).ok());
+  EXPECT_EQ(u.user, "alice");
+  EXPECT_EQ(u.password, "p@ss:word");  // percent-decoded
+  EXPECT_EQ(u.db, 3);
+  ASSERT_TRUE(parseRedisUrl("redis://[::1]:6380", u).ok());
+  EXPECT_EQ(u.node.host, "::1");
+  EXPECT_EQ(u.node.address(), "[::1]:6380");
+  ASSERT_TRUE(parseRedisUrl("redis://cache.internal", u).ok());
+  EXPECT_EQ(u.node.port, 6379);  // the default port
+  ASSERT_TRUE(parseRedisUrl("h:2", u).ok());
+  EXPECT_EQ(u.node.address(), "h:2");
+  for (const char* bad : {"host:", "host:0", "host:70000", "host:12x", ":1", "http://h:1",
+                          "rediss://h:1", "redis://h:1/x", "redis://h:1/1?x=1", "redis://"}) {
+    EXPECT_FALSE(parseRedisUrl(bad, u).ok()) << bad;
+  }
+}
+
+TEST(RedisUrl, HostPortAsRedisWritesIt) {
   Node n;
-  std::string pw;
-  ASSERT_TRUE(parseRedisUrl("redis://127.0.0.1:6379", n, pw).ok());
-  EXPECT_EQ(n.address(), "127.0.0.1:6379");
-  EXPECT_TRUE(pw.empty());
-  ASSERT_TRUE(parseRedisUrl("redis://:s3cret@db.example:7000/", n, pw).ok());
-  EXPECT_EQ(n.address(), "db.example:7000");
-  EXPECT_EQ(pw, "s3cret");
-  ASSERT_TRUE(parseRedisUrl("user:pw@h:1", n, pw).ok());
-  EXPECT_EQ(pw, "pw");
-  ASSERT_TRUE(parseRedisUrl("h:2", n, pw).ok());
-  for (const char* bad : {"redis://host", "host:", "host:0", "host:70000", "host:12x", ":1"}) {
-    EXPECT_FALSE(parseRedisUrl(bad, n, pw).ok()) << bad;
+  ASSERT_TRUE(parseHostPort("127.0.0.1:7001", n).ok());
+  EXPECT_EQ(n.address(), "127.0.0.1:7001");
+  ASSERT_TRUE(parseHostPort("::1:7001", n).ok());  // MOVED's IPv6 form, no brackets
+  EXPECT_EQ(n.host, "::1");
+  ASSERT_TRUE(parseHostPort("[fe80::1]:7001", n).ok());
+  EXPECT_EQ(n.host, "fe80::1");
+  for (const char* bad : {"7001", ":7001", "h:", "h:0", "h:x"}) {
+    EXPECT_FALSE(parseHostPort(bad, n).ok()) << bad;
   }
 }
 

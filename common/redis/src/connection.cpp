@@ -37,9 +37,20 @@ Connection::Connection(EventLoop& loop, Node node, ConnectionOptions options)
   redisAsyncSetDisconnectCallback(ctx_, &Connection::onDisconnect);
   addWrite(this);  // the connect completes on the first writable event
   if (!options_.password.empty()) {
-    send({"AUTH", options_.password}, [this](Reply* r, Failure) {
+    std::vector<std::string> auth{"AUTH", options_.password};
+    if (!options_.user.empty()) auth = {"AUTH", options_.user, options_.password};
+    send(auth, [this](Reply* r, Failure) {
       if (r && r->isError()) {
         spdlog::error("redis {}: authentication failed: {}", node_.address(), r->str);
+        fail(Failure::kConnect);
+      }
+    });
+  }
+  if (options_.db != 0) {
+    send({"SELECT", std::to_string(options_.db)}, [this](Reply* r, Failure) {
+      if (r && r->isError()) {
+        spdlog::error("redis {}: cannot select database {}: {}", node_.address(), options_.db,
+                      r->str);
         fail(Failure::kConnect);
       }
     });

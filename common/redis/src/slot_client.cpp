@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/redis/redis_url.h"
+
 namespace sb::redis {
 
 using proto::ErrorCode;
@@ -55,9 +57,8 @@ bool parseRedirect(const std::string& text, const Node& answered, uint16_t& slot
   if (sp1 == std::string::npos || sp2 == std::string::npos) return false;
   slot = static_cast<uint16_t>(std::atoi(text.c_str() + sp1 + 1));
   std::string addr = text.substr(sp2 + 1);
-  std::string password;
   if (!addr.empty() && addr[0] == ':') addr = answered.host + addr;
-  return parseRedisUrl(addr, node, password).ok();
+  return parseHostPort(addr, node).ok();
 }
 
 }  // namespace

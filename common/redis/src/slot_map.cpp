@@ -1,7 +1,5 @@
 #include "sb/redis/slot_map.h"
 
-#include <charconv>
-
 namespace sb::redis {
 
 using proto::ErrorCode;
@@ -108,33 +106,6 @@ std::vector<SlotRange> SlotMap::ranges() const {
     }
   }
   return out;
-}
-
-Status parseRedisUrl(std::string_view url, Node& node, std::string& password) {
-  std::string_view rest = url;
-  if (rest.substr(0, 8) == "redis://") rest.remove_prefix(8);
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view auth = rest.substr(0, at);
-    if (auto colon = auth.find(':'); colon != std::string_view::npos) auth.remove_prefix(colon + 1);
-    password = std::string(auth);
-    rest.remove_prefix(at + 1);
-  }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  auto colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return Status::error(ErrorCode::kInvalidArgument,
-                         "redis address must be host:port or redis://host:port");
-  }
-  int port = 0;
-  std::string_view port_text = rest.substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port <= 0 ||
-      port > 65535) {
-    return Status::error(ErrorCode::kInvalidArgument, "bad port in redis address");
-  }
-  node.host = std::string(rest.substr(0, colon));
-  node.port = port;
-  return {};
 }
 
 }  // namespace sb::redis

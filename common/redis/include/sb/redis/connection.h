@@ -15,14 +15,19 @@ struct redisAsyncContext;
 namespace sb::redis {
 
 struct Node {
-  std::string host;
+  std::string host;  // a name, an IPv4 address, or an IPv6 address without brackets
   int port = 0;
-  std::string address() const { return host + ":" + std::to_string(port); }
+  std::string address() const {
+    bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  }
   bool operator==(const Node& o) const { return host == o.host && port == o.port; }
 };
 
 struct ConnectionOptions {
+  std::string user;      // an ACL user for AUTH (empty: the default user)
   std::string password;  // AUTH on connect when set (never logged)
+  int db = 0;            // SELECT on connect when not 0 (standalone Redis only)
   Millis connect_timeout{1000};
   Millis command_timeout{1000};  // a reply later than this fails the connection
   bool readonly = false;         // send READONLY (reads from a cluster replica)

@@ -54,7 +54,4 @@ class SlotMap {
   std::array<int16_t, kSlotCount> slot_to_shard_;
 };
 
-// "redis://[:password@]host:port" or "host:port" -> node (+ password if the URL has one).
-proto::Status parseRedisUrl(std::string_view url, Node& node, std::string& password);
-
 }  // namespace sb::redis
