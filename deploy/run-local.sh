@@ -7,8 +7,8 @@
 # this script, which then stops them in that order.
 set -euo pipefail
 BIN=${1:-build/bin}
-FRONTEND=${SB_FRONTEND:-tcp://127.0.0.1:5555}
-BACKEND=${SB_BACKEND:-tcp://127.0.0.1:5556}
+CLIENTS=${SB_CLIENT_BIND:-tcp://127.0.0.1:5555}
+WORKERS=${SB_WORKER_BIND:-tcp://127.0.0.1:5556}
 REDIS_URL=${SB_REDIS:-redis://127.0.0.1:6379}
 router_pid=""
 redis_pid=""
@@ -34,20 +34,20 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
   REDIS_URL=redis://127.0.0.1:6379
 fi
 
-setsid "$BIN/sb-router" --frontend "$FRONTEND" --backend "$BACKEND" &
+setsid "$BIN/sb-router" --client-bind "$CLIENTS" --worker-bind "$WORKERS" &
 router_pid=$!
-setsid "$BIN/sb-session" --router "$BACKEND" --redis "$REDIS_URL" --name session-1 &
+setsid "$BIN/sb-session" --router "$WORKERS" --redis "$REDIS_URL" --name session-1 &
 worker_pids+=($!)
-setsid "$BIN/sb-inference-dispatch" --router "$BACKEND" --name infer-1 &
+setsid "$BIN/sb-inference-dispatch" --router "$WORKERS" --name infer-1 &
 worker_pids+=($!)
-setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-1 --capacity 16 &
+setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-1 --capacity 16 &
 worker_pids+=($!)
-setsid "$BIN/sb-echo" --router "$BACKEND" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
+setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
 worker_pids+=($!)
 
 cat <<MSG
 
-Switchboard is up: clients on $FRONTEND, workers on $BACKEND.
+Switchboard is up: clients on $CLIENTS, workers on $WORKERS.
 Try, in another terminal:
   $BIN/sbctl status
   $BIN/sbctl call echo echo '{"hello":"world"}'

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <msgpack.hpp>
 
+#include "chat_request.h"
 #include "sb/core/json_body.h"
 
 namespace sb::inference {
@@ -116,23 +117,11 @@ std::vector<std::string> Dispatcher::models() const {
 }
 
 void Dispatcher::chat(const CallPtr& call) {
-  msgpack::object_handle oh;  // bounded decode first: depth, sizes
-  proto::Status st = call->decodeBody(oh);
-  if (!st.ok()) return call->fail(st.code, st.message);
-  json j = unpackJsonValue(call->body());
-  if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array() ||
-      j["messages"].empty()) {
-    return call->fail(ErrorCode::kInvalidArgument,
-                      "a chat request is a map with a non-empty 'messages' array");
-  }
   auto job = std::make_shared<Job>();
+  proto::Status st = parseChatRequest(call->body(), call->model(), options_.limits, job->request);
+  if (!st.ok()) return call->fail(st.code, st.message);
   job->id = next_job_++;
   job->call = call;
-  job->request.model = std::string(call->model());
-  if (job->request.model.empty() && j.contains("model") && j["model"].is_string())
-    job->request.model = j["model"].get<std::string>();
-  j.erase("model");
-  job->request.params = std::move(j);
   jobs_.emplace(job->id, job);
   call->onCancel([this, id = job->id] {
     auto it = jobs_.find(id);

@@ -1,5 +1,7 @@
 #include "openai_backend.h"
 
+#include "stream_event.h"
+
 namespace sb::inference {
 
 using json = nlohmann::json;
@@ -151,43 +153,30 @@ void OpenAiBackend::onData(StreamId id, long status, std::string_view bytes) {
 }
 
 void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event) {
-  if (event.data == "[DONE]") {
-    ChatOutcome out = s.out;
-    if (out.finish_reason.empty()) out.finish_reason = "stop";
-    end(id, std::move(out));
-    return;
-  }
-  json j = json::parse(event.data, nullptr, false);
-  if (!j.is_object()) {
-    end(id, midStreamFailure(s.out, "the backend sent an event that is not a JSON object"));
-    return;
-  }
-  if (j.contains("error")) {
-    end(id, midStreamFailure(s.out, errorMessage(200, event.data)));
-    return;
-  }
-  if (j.contains("usage") && j["usage"].is_object()) {
-    const json& u = j["usage"];
-    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number_integer())
-      s.out.usage.prompt_tokens = u["prompt_tokens"].get<int64_t>();
-    if (u.contains("completion_tokens") && u["completion_tokens"].is_number_integer())
-      s.out.usage.completion_tokens = u["completion_tokens"].get<int64_t>();
-  }
-  if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return;
-  const json& choice = j["choices"][0];
-  if (!choice.is_object()) return;
-  if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
-    s.out.finish_reason = choice["finish_reason"].get<std::string>();
-  if (choice.contains("delta") && choice["delta"].is_object()) {
-    const json& d = choice["delta"];
-    if (d.contains("content") && d["content"].is_string()) {
-      const std::string& text = d["content"].get_ref<const std::string&>();
-      if (!text.empty()) {
-        ++s.deltas;
-        s.out.delivered += text.size();
-        if (s.events.on_delta) s.events.on_delta(text);
-      }
+  StreamEvent e = parseStreamEvent(event.data);
+  switch (e.kind) {
+    case StreamEvent::Kind::kDone: {
+      ChatOutcome out = s.out;
+      if (out.finish_reason.empty()) out.finish_reason = "stop";
+      end(id, std::move(out));
+      return;
     }
+    case StreamEvent::Kind::kBad:
+      end(id, midStreamFailure(s.out, "the backend sent an event that is not a JSON object"));
+      return;
+    case StreamEvent::Kind::kError:
+      end(id, midStreamFailure(s.out, errorMessage(200, event.data)));
+      return;
+    case StreamEvent::Kind::kChunk:
+      break;
+  }
+  if (e.prompt_tokens >= 0) s.out.usage.prompt_tokens = e.prompt_tokens;
+  if (e.completion_tokens >= 0) s.out.usage.completion_tokens = e.completion_tokens;
+  if (!e.finish_reason.empty()) s.out.finish_reason = e.finish_reason;
+  if (!e.text.empty()) {
+    ++s.deltas;
+    s.out.delivered += e.text.size();
+    if (s.events.on_delta) s.events.on_delta(e.text);
   }
 }
 

@@ -4,7 +4,7 @@
 
 #include "sb/proto/body_codec.h"
 #include "sb/proto/body_fields.h"
-#include "session_ids.h"
+#include "session_fields.h"
 
 namespace sb::session {
 
@@ -51,17 +51,6 @@ bool readOnlyId(const CallPtr& call, std::string& id) {
   return !bad(call, f);
 }
 
-// A message to store: a map with a string 'role', each key once, all text UTF-8 (what is
-// stored is returned as is, and a strict decoder refuses a session holding bad UTF-8).
-std::string checkMessage(const msgpack::object& m) {
-  if (m.type != msgpack::type::MAP) return "must be a map with a string 'role'";
-  BodyFields f(m);
-  if (!f.ok()) return f.status().message;
-  const msgpack::object* role = f.raw("role");
-  if (!role || role->type != msgpack::type::STR) return "must be a map with a string 'role'";
-  if (!proto::allStringsUtf8(m)) return "holds a string that is not valid UTF-8";
-  return {};
-}
 
 // Answers {key: value}, or the error.
 template <typename T>

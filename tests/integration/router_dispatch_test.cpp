@@ -44,24 +44,19 @@ TEST(RouterDispatch, SlowWorkerGetsFewerRequestsAndNoWorkerExceedsCapacity) {
   EXPECT_EQ(s["peak_inflight"].get<int>(), 4) << "the slow worker should have been filled";
 }
 
-TEST(RouterDispatch, ChunksAreForwardedAsTheyArrive) {
+// Chunks come in order, numbered, before the reply. (That they are forwarded one by one, not
+// buffered, is WorkerLibraryTest.StreamsAreForwardedChunkByChunk: there the worker sends the
+// next chunk only once the client has the first.)
+TEST(RouterDispatch, ChunksArriveInOrderWithTheirSequenceNumbers) {
   Bus bus;
-  auto w = bus.startEcho("streamer", {"--chunks", "5", "--delay-ms", "500"});
+  auto w = bus.startEcho("streamer", {"--chunks", "5", "--delay-ms", "50"});
   auto client = bus.client();
-  std::vector<TimePoint> chunk_times;
-  auto start = SteadyClock::now();
+  std::vector<uint64_t> seqs;
   auto r = client->call("echo", "echo", proto::packBody(std::string("tok")), {},
-                        [&](const Incoming& in) {
-                          chunk_times.push_back(SteadyClock::now());
-                          EXPECT_EQ(in.seq, chunk_times.size());
-                        });
-  auto end = SteadyClock::now();
+                        [&](const Incoming& in) { seqs.push_back(in.seq); });
   ASSERT_TRUE(r.status.ok()) << r.status.message;
-  ASSERT_EQ(r.chunks.size(), 5u);
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   for (const auto& c : r.chunks) EXPECT_EQ(c, proto::packBody(std::string("tok")));
-  // 100 ms between chunks: the first must arrive long before the last, not in one burst.
-  EXPECT_LT(chunk_times.front() - start, 350ms);
-  EXPECT_GT(end - chunk_times.front(), 300ms);
 }
 
 TEST(RouterDispatch, ModelTagsRouteToWorkersThatServeThem) {

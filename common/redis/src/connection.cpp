@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/redis/bounded_reader.h"
 #include "sb/redis/command_format.h"
 
 namespace sb::redis {
@@ -26,6 +27,7 @@ Connection::Connection(EventLoop& loop, Node node, ConnectionOptions options)
     return;
   }
   ctx_->data = this;
+  boundReader(ctx_->c.reader);  // what a node sends must not make us allocate without bound
   fd_ = ctx_->c.fd;
   ctx_->ev.data = this;
   ctx_->ev.addRead = &Connection::addRead;

@@ -1,4 +1,4 @@
-#include "session_ids.h"
+#include "session_fields.h"
 
 namespace sb::session {
 
@@ -22,6 +22,16 @@ void readId(proto::BodyFields& f, const char* key, std::string& out, bool requir
     return;
   }
   out = std::move(id);
+}
+
+std::string checkMessage(const msgpack::object& m) {
+  if (m.type != msgpack::type::MAP) return "must be a map with a string 'role'";
+  proto::BodyFields f(m);
+  if (!f.ok()) return f.status().message;
+  const msgpack::object* role = f.raw("role");
+  if (!role || role->type != msgpack::type::STR) return "must be a map with a string 'role'";
+  if (!proto::allStringsUtf8(m)) return "holds a string that is not valid UTF-8";
+  return {};
 }
 
 }  // namespace sb::session
