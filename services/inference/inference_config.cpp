@@ -1,7 +1,10 @@
 #include "inference_config.h"
 
+#include <curl/curl.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -32,6 +35,23 @@ bool number(const std::string& s, uint32_t& out) {
   return true;
 }
 
+// An http(s) URL with a host, as libcurl reads it (the same library that will use it).
+std::optional<std::string> checkBaseUrl(const std::string& url) {
+  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+    return "not a URL (http://host:port)";
+  char* scheme = nullptr;
+  char* host = nullptr;
+  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
+  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
+  std::string sch = scheme ? scheme : "", h = host ? host : "";
+  curl_free(scheme);
+  curl_free(host);
+  if (sch != "http" && sch != "https") return "the scheme must be http or https";
+  if (h.empty()) return "no host";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> parseBackend(const std::string& text, BackendConfig& out) {
@@ -58,8 +78,11 @@ std::optional<std::string> parseBackend(const std::string& text, BackendConfig& 
     else
       return "bad backend setting '" + item + "' in '" + text + "'";
   }
-  if (out.kind == "openai" && out.url.empty()) return "an openai backend needs url=...";
   while (!out.url.empty() && out.url.back() == '/') out.url.pop_back();
+  if (out.kind == "openai" && out.url.empty()) return "an openai backend needs url=...";
+  if (out.kind == "openai") {
+    if (auto err = checkBaseUrl(out.url)) return "backend url '" + out.url + "': " + *err;
+  }
   if (out.spec.name.empty()) out.spec.name = out.kind == "demo" ? "demo" : out.url;
   return std::nullopt;
 }

@@ -48,7 +48,8 @@ StreamEvent parseStreamEvent(std::string_view data) {
   if (auto f = choice.find("finish_reason"); f != choice.end() && f->is_string())
     e.finish_reason = f->get<std::string>();
   if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
-    if (auto c = d->find("content"); c != d->end() && c->is_string()) e.text = c->get<std::string>();
+    if (auto c = d->find("content"); c != d->end() && c->is_string())
+      e.text = c->get<std::string>();
   }
   return e;
 }

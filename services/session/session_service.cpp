@@ -51,7 +51,6 @@ bool readOnlyId(const CallPtr& call, std::string& id) {
   return !bad(call, f);
 }
 
-
 // Answers {key: value}, or the error.
 template <typename T>
 void replyOne(const CallPtr& call, const Status& st, const char* key, const T& value) {

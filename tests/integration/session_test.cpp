@@ -345,14 +345,23 @@ TEST(SessionShutdown, StoppingAtOnceWithRequestsWaitingOnRedisIsClean) {
   CallOptions o;
   o.deadline = 30s;
   for (int i = 0; i < 5; ++i) client.send("session", "session.get", packJson({{"id", "w"}}), o);
+  nlohmann::json st;
   ASSERT_TRUE(waitUntil(
       [&] {
-        nlohmann::json st = sb.bus().status();
+        st = sb.bus().status();
         return !st["services"].empty() && st["services"][0]["inflight"] == 5;
       },
-      10s));
+      10s))
+      << st.dump();
   Process& session = sb.session();
   session.signal(SIGTERM);  // drains: the five are still running...
+  // (Two signals sent at once would merge into one: the second goes once the first is seen.)
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        st = sb.bus().status();
+        return !st["workers"].empty() && st["workers"][0]["draining"] == true;
+      },
+      10s));
   session.signal(SIGTERM);  // ...so the second one stops at once
   auto code = session.awaitExit(10s);
   redis.signal(SIGCONT);

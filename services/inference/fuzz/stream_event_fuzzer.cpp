@@ -6,6 +6,7 @@
 #include "stream_event.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  (void)sb::inference::parseStreamEvent(std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)sb::inference::parseStreamEvent(
+      std::string_view(reinterpret_cast<const char*>(data), size));
   return 0;
 }
