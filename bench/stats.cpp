@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
+#include <string>
 
 namespace sb::bench {
 
@@ -37,11 +39,13 @@ double cpuSeconds(pid_t pid) {
   std::fclose(f);
   buf[n] = 0;
   const char* p = std::strrchr(buf, ')');  // the command name may contain spaces
+  if (!p) return 0;
+  // After the command: state, then ten fields, then utime and stime (proc(5): fields 14, 15).
+  std::istringstream fields(p + 2);
+  std::string skip;
+  for (int i = 0; i < 11; ++i) fields >> skip;
   unsigned long utime = 0, stime = 0;
-  if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                        &stime) != 2) {
-    return 0;
-  }
+  if (!(fields >> utime >> stime)) return 0;
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 

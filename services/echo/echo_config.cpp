@@ -1,6 +1,7 @@
 #include "echo_config.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "sb/bus/worker_config.h"
 
@@ -30,8 +31,17 @@ std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
   if (!lognormal.empty()) {
     double mu = 0, sigma = 0;
-    char extra = 0;
-    if (std::sscanf(lognormal.c_str(), "%lf,%lf%c", &mu, &sigma, &extra) != 2 || sigma < 0) {
+    auto comma = lognormal.find(',');
+    bool ok = comma != std::string::npos;
+    if (ok) {
+      const char* s = lognormal.c_str();
+      char* end = nullptr;
+      mu = std::strtod(s, &end);
+      ok = end == s + comma;
+      sigma = std::strtod(s + comma + 1, &end);
+      ok = ok && end != s + comma + 1 && *end == '\0';
+    }
+    if (!ok || sigma < 0) {
       std::fprintf(stderr, "sb-echo: --delay-lognormal takes MU,SIGMA (e.g. 2.3,1.0)\n");
       return 2;
     }

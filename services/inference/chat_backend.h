@@ -56,7 +56,10 @@ class ChatBackend {
   // Stops the stream and the work behind it; on_end is not called.
   virtual void cancel(StreamId id) = 0;
   // An active health check; `done(healthy, why)` runs once, later. The default: always healthy.
-  virtual void probe(std::function<void(bool healthy, std::string why)> done) { done(true, ""); }
+  virtual void probe(std::function<void(bool healthy, std::string why)> done) {
+    auto healthy = std::move(done);
+    healthy(true, "");
+  }
 };
 
 }  // namespace sb::inference

@@ -65,10 +65,9 @@ std::optional<std::string> parseBackend(const std::string& text, BackendConfig& 
       out.url = value;
     else if (key == "models")
       out.spec.models = split(value, '|');
-    else if (key == "weight" && number(value, out.spec.weight))
-      continue;
-    else if (key == "max_conns" && number(value, out.spec.max_conns))
-      continue;
+    else if ((key == "weight" && number(value, out.spec.weight)) ||
+             (key == "max_conns" && number(value, out.spec.max_conns)))
+      continue;  // number() stored it
     else if (key == "backup" && eq == std::string::npos)
       out.spec.backup = true;
     else if (key == "api_key_env" && !value.empty())
@@ -76,7 +75,7 @@ std::optional<std::string> parseBackend(const std::string& text, BackendConfig& 
     else if (key == "name" && !value.empty())
       out.spec.name = value;
     else
-      return "bad backend setting '" + item + "' in '" + text + "'";
+      return std::string("bad backend setting '").append(item).append("' in '").append(text) + "'";
   }
   while (!out.url.empty() && out.url.back() == '/') out.url.pop_back();
   if (out.kind == "openai" && out.url.empty()) return "an openai backend needs url=...";

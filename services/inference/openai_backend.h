@@ -16,8 +16,8 @@ struct OpenAiOptions {
   std::string api_key;   // sent as a Bearer token when set; never logged
   Millis connect_timeout{2000};
   Millis probe_timeout{5000};
-  size_t max_error_body = 64 * 1024;  // of a non-200 answer, kept for its message
-  size_t max_event_bytes = 1 << 20;   // one SSE event
+  size_t max_error_body = size_t{64} << 10;  // of a non-200 answer, kept for its message
+  size_t max_event_bytes = 1 << 20;          // one SSE event
   std::string default_model{};  // sent when a request names none (servers such as vLLM want one)
 };
 

@@ -22,6 +22,7 @@ std::string table(const std::vector<std::string>& columns, const nlohmann::json&
   cells.push_back(columns);
   for (const auto& row : rows) {
     std::vector<std::string> line;
+    line.reserve(columns.size());
     for (const auto& c : columns) line.push_back(row.contains(c) ? cell(row[c]) : "");
     cells.push_back(line);
   }

@@ -9,7 +9,6 @@
 namespace sb::session {
 
 using proto::BodyFields;
-using proto::ErrorCode;
 using proto::Status;
 
 namespace {
@@ -111,7 +110,7 @@ void SessionService::create(const CallPtr& call) {
   // resends of the whole request.
   if (op_id.empty()) op_id = newId();
   store_.create(id, user, metadata, settings, static_cast<uint32_t>(ttl), op_id,
-                redisDeadline(*call), [call, id](Status st, uint64_t version) {
+                redisDeadline(*call), [call, id](const Status& st, uint64_t version) {
                   if (!st.ok()) return call->fail(st.code, st.message);
                   msgpack::sbuffer buf;
                   Packer pk(buf);
@@ -147,7 +146,7 @@ void SessionService::get(const CallPtr& call) {
   // At most max_get messages: the first ones of the range, `truncated` says there were more
   // and `start` where the reply begins, so the caller can ask for the rest.
   store_.get(id, first, final, options_.max_get, options_.replica_reads, redisDeadline(*call),
-             [call](Status st, SessionData s) {
+             [call](const Status& st, const SessionData& s) {
                if (!st.ok()) return call->fail(st.code, st.message);
                msgpack::sbuffer buf;
                Packer pk(buf);
@@ -205,7 +204,7 @@ void SessionService::append(const CallPtr& call) {
   // retries of the whole request.
   if (op_id.empty()) op_id = newId();
   store_.append(id, op_id, std::move(messages), has_expected ? std::to_string(expected) : "",
-                redisDeadline(*call), [call](Status st, AppendResult a) {
+                redisDeadline(*call), [call](const Status& st, const AppendResult& a) {
                   if (!st.ok()) return call->fail(st.code, st.message);
                   msgpack::sbuffer buf;
                   Packer pk(buf);
@@ -232,23 +231,24 @@ void SessionService::update(const CallPtr& call) {
   if (settings.empty() && !has_ttl) f.fail("session.update needs 'settings' or 'ttl'");
   if (bad(call, f)) return;
   if (op_id.empty()) op_id = newId();
-  store_.update(id, op_id, has_expected ? std::to_string(expected) : "", settings,
-                has_ttl ? std::to_string(ttl) : "", redisDeadline(*call),
-                [call](Status st, uint64_t version) { replyOne(call, st, "version", version); });
+  store_.update(
+      id, op_id, has_expected ? std::to_string(expected) : "", settings,
+      has_ttl ? std::to_string(ttl) : "", redisDeadline(*call),
+      [call](const Status& st, uint64_t version) { replyOne(call, st, "version", version); });
 }
 
 void SessionService::touch(const CallPtr& call) {
   std::string id;
   if (!readOnlyId(call, id)) return;
   store_.touch(id, redisDeadline(*call),
-               [call](Status st, uint32_t ttl) { replyOne(call, st, "ttl", ttl); });
+               [call](const Status& st, uint32_t ttl) { replyOne(call, st, "ttl", ttl); });
 }
 
 void SessionService::remove(const CallPtr& call) {
   std::string id;
   if (!readOnlyId(call, id)) return;
   store_.remove(id, redisDeadline(*call),
-                [call](Status st, bool deleted) { replyOne(call, st, "deleted", deleted); });
+                [call](const Status& st, bool deleted) { replyOne(call, st, "deleted", deleted); });
 }
 
 void SessionService::list(const CallPtr& call) {
@@ -261,9 +261,10 @@ void SessionService::list(const CallPtr& call) {
   readId(f, "user", user, true);
   f.uint("limit", limit, has_limit, 1, 1000);
   if (bad(call, f)) return;
-  store_.list(
-      user, static_cast<uint32_t>(limit), redisDeadline(*call),
-      [call](Status st, std::vector<std::string> ids) { replyOne(call, st, "sessions", ids); });
+  store_.list(user, static_cast<uint32_t>(limit), redisDeadline(*call),
+              [call](const Status& st, const std::vector<std::string>& ids) {
+                replyOne(call, st, "sessions", ids);
+              });
 }
 
 void SessionService::status(const CallPtr& call) {

@@ -55,13 +55,13 @@ void SessionStore::runScript(ScriptId script, const std::string& id, std::vector
     argv = {"EVALSHA", sha_[script]};
     opts.script = &scriptBody(script);  // NOSCRIPT on a node that never saw it -> EVAL
   }
-  argv.push_back("4");
+  argv.emplace_back("4");
   argv.push_back(metaKey(id));
   argv.push_back(msgsKey(id));
   argv.push_back(key(id, "ops"));
   argv.push_back(key(id, "opt"));
   for (auto& a : args) argv.push_back(std::move(a));
-  redis_.command(metaKey(id), std::move(argv), std::move(opts), std::move(cb));
+  redis_.command(metaKey(id), std::move(argv), opts, std::move(cb));
 }
 
 redis::CommandOptions SessionStore::retryable(TimePoint deadline) {
@@ -108,15 +108,17 @@ void SessionStore::create(const std::string& id, const std::string& user,
                           const std::string& metadata, const std::string& settings, uint32_t ttl_s,
                           const std::string& op_id, TimePoint deadline, Done<uint64_t> done) {
   std::string now = std::to_string(nowMs());
-  auto make = [this, id, metadata, settings, ttl_s, op_id, now, user, deadline, done] {
+  auto make = [this, id, metadata, settings, ttl_s, op_id, now, user,
+               deadline](Done<uint64_t> finish) {
     // With its operation id the script knows a resend of itself from a clash.
     runScript(kCreate, id,
               {user, metadata, settings, std::to_string(ttl_s), now, op_id,
                std::to_string(options_.op_window.count()), std::to_string(options_.op_cap)},
-              writeOptions(deadline, true), [this, done](redis::Result&& r) { done(check(r), 0); });
+              writeOptions(deadline, true),
+              [this, finish = std::move(finish)](redis::Result&& r) { finish(check(r), 0); });
   };
   if (user.empty()) {
-    make();
+    make(std::move(done));
     return;
   }
   // The user's index lives in another slot: written first (ZADD is idempotent), so that a
@@ -124,7 +126,7 @@ void SessionStore::create(const std::string& id, const std::string& user,
   // not exist (a create that failed after this) and drops them once they are old.
   std::string key = userKey(user);
   redis_.command(key, {"ZADD", key, now, id}, writeOptions(deadline, true),
-                 [this, key, make, done](redis::Result&& z) {
+                 [this, key, make, done = std::move(done)](redis::Result&& z) {
                    Status zs = check(z);
                    if (!zs.ok()) {
                      done(Status::error(zs.code, "the user's session index: " + zs.message), 0);
@@ -133,7 +135,7 @@ void SessionStore::create(const std::string& id, const std::string& user,
                    // The index lives as long as the longest session TTL.
                    redis_.command(key, {"EXPIRE", key, std::to_string(options_.index_ttl_s)},
                                   retryable(loop_.now() + Millis(2000)), [](redis::Result&&) {});
-                   make();
+                   make(done);
                  });
 }
 
@@ -153,7 +155,7 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, uint3
        {"LRANGE", msgs, std::to_string(first), std::to_string(ask_last)},
        {"LLEN", msgs},
        {"PTTL", meta}},
-      o, [this, id, first, max, deadline, done](redis::Result&& r) {
+      o, [this, id, first, max, deadline, done = std::move(done)](redis::Result&& r) {
         SessionData s;
         Status st = check(r);
         Reply& rep = r.reply;  // ours: strings are moved out, not copied
@@ -199,7 +201,7 @@ void SessionStore::get(const std::string& id, int64_t first, int64_t last, uint3
         // Less than the idle TTL left (see Scripts): refresh it before answering, so
         // whoever reads the TTL after our reply sees it refreshed. Rare by design.
         if (rep.elements[3].integer < int64_t{s.ttl_s} * 1000) {
-          touch(id, deadline, [s = std::move(s), done](Status, uint32_t) mutable {
+          touch(id, deadline, [s = std::move(s), done](const Status&, uint32_t) mutable {
             done({}, std::move(s));  // the read succeeded whatever the refresh did
           });
           return;
@@ -221,7 +223,7 @@ void SessionStore::append(const std::string& id, const std::string& op_id,
   for (auto& m : messages) args.push_back(std::move(m));
   // With an operation id the script dedupes, so a resend after a lost reply is safe.
   runScript(kAppend, id, std::move(args), writeOptions(deadline, !op_id.empty()),
-            [this, done](redis::Result&& r) {
+            [this, done = std::move(done)](redis::Result&& r) {
               AppendResult a;
               Status st = check(r);
               if (st.ok()) {
@@ -244,14 +246,15 @@ void SessionStore::update(const std::string& id, const std::string& op_id,
   runScript(kUpdate, id,
             {op_id, std::to_string(nowMs()), std::to_string(options_.op_window.count()),
              std::to_string(options_.op_cap), expected_version, settings, ttl},
-            writeOptions(deadline, !op_id.empty()), [this, done](redis::Result&& r) {
+            writeOptions(deadline, !op_id.empty()),
+            [this, done = std::move(done)](redis::Result&& r) {
               Status st = check(r);
               done(st, st.ok() ? static_cast<uint64_t>(r.reply.integer) : 0);
             });
 }
 
 void SessionStore::touch(const std::string& id, TimePoint deadline, Done<uint32_t> done) {
-  runScript(kTouch, id, {}, retryable(deadline), [this, done](redis::Result&& r) {
+  runScript(kTouch, id, {}, retryable(deadline), [this, done = std::move(done)](redis::Result&& r) {
     Status st = check(r);
     done(st, st.ok() ? static_cast<uint32_t>(r.reply.integer) : 0);
   });
@@ -259,7 +262,7 @@ void SessionStore::touch(const std::string& id, TimePoint deadline, Done<uint32_
 
 void SessionStore::remove(const std::string& id, TimePoint deadline, Done<bool> done) {
   runScript(kDelete, id, {}, writeOptions(deadline, true),
-            [this, id, deadline, done](redis::Result&& r) {
+            [this, id, deadline, done = std::move(done)](redis::Result&& r) {
               Status st = check(r);
               if (!st.ok() || r.reply.type != Reply::Type::kString) {
                 done(st, false);  // nil: there was no such session
@@ -280,7 +283,7 @@ void SessionStore::list(const std::string& user, uint32_t limit, TimePoint deadl
   std::string key = userKey(user);
   redis_.command(
       key, {"ZREVRANGE", key, "0", std::to_string(limit == 0 ? 0 : limit - 1), "WITHSCORES"},
-      retryable(deadline), [this, key, deadline, done](redis::Result&& r) {
+      retryable(deadline), [this, key, deadline, done = std::move(done)](redis::Result&& r) {
         Status st = check(r);
         if (!st.ok()) {
           done(st, {});

@@ -16,7 +16,7 @@ class OpWindow : public ::testing::Test {
                            std::to_string(now), std::to_string(kWindow), std::to_string(cap),
                            "1000", "1000000", "", text});
   }
-  static constexpr int64_t kWindow = 3600 * 1000;
+  static constexpr int64_t kWindow = int64_t{3600} * 1000;
   RedisServer redis_;
 };
 

@@ -157,7 +157,7 @@ TEST_F(SessionTest, TtlExpiresIdleSessionsAndTouchRefreshesIt) {
     int calls = 0;
     for (std::string cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="}) {
       auto pos = stats.find(cmd);
-      if (pos != std::string::npos) calls += std::atoi(stats.c_str() + pos + cmd.size());
+      if (pos != std::string::npos) calls += std::stoi(stats.substr(pos + cmd.size()));
     }
     return calls;
   };

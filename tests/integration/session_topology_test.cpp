@@ -18,7 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-using proto::ErrorCode;
 
 // redis-cli, the real one, as an operator would use it.
 std::string redisCli(int port, std::vector<std::string> args) {
@@ -143,7 +142,7 @@ TEST_F(SessionCluster, ReplicaReadsAreServedByReplicas) {
     std::string stats = n->command({"INFO", "commandstats"});
     const char* cmd = "cmdstat_hgetall:calls=";  // the get transaction reads the meta hash
     auto pos = stats.find(cmd);
-    return pos == std::string::npos ? 0 : std::atoi(stats.c_str() + pos + std::strlen(cmd));
+    return pos == std::string::npos ? 0 : std::stoi(stats.substr(pos + std::strlen(cmd)));
   };
   EXPECT_GE(readOnlyCalls(replicas[0]), 10);
   EXPECT_EQ(readOnlyCalls(master), 0);

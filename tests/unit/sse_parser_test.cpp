@@ -17,7 +17,7 @@ Parsed parse(std::string_view body, size_t step = 0, size_t max = 1 << 20) {
   SseParser p(max);
   Parsed out;
   auto on = [&](const SseEvent& e) { out.events.push_back(e); };
-  if (step == 0) step = body.size() ? body.size() : 1;
+  if (step == 0) step = body.empty() ? 1 : body.size();
   for (size_t i = 0; i < body.size() && out.ok; i += step) {
     out.ok = p.feed(body.substr(i, step), on);
   }

@@ -187,7 +187,7 @@ void WorkerCore::onMessage(size_t idx, Frames& frames) {
     spdlog::warn("worker {}: bad header from {}: {}", options_.name, link.endpoint, st.message);
     return;
   }
-  if (h.kind == Kind::kError && frames[0].size() == 0) {
+  if (h.kind == Kind::kError && frames[0].empty()) {
     // The router refused our announcement (a duplicate name, a bad field): not registered.
     // Try again after the backoff: a duplicate may be gone by then.
     spdlog::error("worker {}: router {} refused us: {}", options_.name, link.endpoint, h.message);

@@ -23,7 +23,7 @@ void addCommonOptions(CLI::App& app, CommonOptions& o) {
 void bindEnvironment(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     std::string name = opt->get_single_name();
-    if (name.empty() || name == "help" || !opt->get_lnames().size()) continue;
+    if (name.empty() || name == "help" || opt->get_lnames().empty()) continue;
     std::string env = "SB_";
     for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
     opt->envname(env);  // CLI11 shows it in --help as (Env:SB_...)

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   size_t step = 1 + data[0] % 16;
   std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-  Run whole = parse(body, body.size() ? body.size() : 1);
+  Run whole = parse(body, body.empty() ? 1 : body.size());
   Run split = parse(body, step);
   // A bound may trip at a different point, so compare only streams that stayed within it.
   if (whole.ok && split.ok) {

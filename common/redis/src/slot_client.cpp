@@ -1,6 +1,7 @@
 #include "sb/redis/slot_client.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include <spdlog/spdlog.h>
 
@@ -55,7 +56,12 @@ bool parseRedirect(const std::string& text, const Node& answered, uint16_t& slot
   auto sp1 = text.find(' ');
   auto sp2 = text.find(' ', sp1 + 1);
   if (sp1 == std::string::npos || sp2 == std::string::npos) return false;
-  slot = static_cast<uint16_t>(std::atoi(text.c_str() + sp1 + 1));
+  std::string_view digits(text.data() + sp1 + 1, sp2 - sp1 - 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size() || value >= kSlotCount)
+    return false;
+  slot = static_cast<uint16_t>(value);
   std::string addr = text.substr(sp2 + 1);
   if (!addr.empty() && addr[0] == ':') addr = answered.host + addr;
   return parseHostPort(addr, node).ok();
@@ -110,7 +116,7 @@ void SlotClient::command(std::string_view key, std::vector<std::string> argv,
                          CommandOptions options, Callback cb) {
   auto op = std::make_shared<Op>();
   op->argv = std::move(argv);
-  op->opts = std::move(options);
+  op->opts = options;
   op->cb = std::move(cb);
   launch(key, op);
 }
@@ -119,7 +125,7 @@ void SlotClient::transaction(std::string_view key, std::vector<std::vector<std::
                              CommandOptions options, Callback cb) {
   auto op = std::make_shared<Op>();
   op->transaction = std::move(commands);
-  op->opts = std::move(options);
+  op->opts = options;
   op->cb = std::move(cb);
   launch(key, op);
 }

@@ -59,7 +59,7 @@ struct Header {
 // Bounds applied by every decoder. All configurable; the defaults are the documented limits.
 struct Limits {
   size_t max_header_bytes = 4096;
-  size_t max_body_bytes = 4 * 1024 * 1024;
+  size_t max_body_bytes = size_t{4} << 20;
   size_t max_depth = 16;              // nesting of arrays and maps
   size_t max_string_bytes = 1024;     // any one string inside a header
   size_t max_entries = 64;            // map pairs / array items of one container in a header
