@@ -486,10 +486,9 @@ void Router::onWorkerFrame(RegisteredWorker& w, Frames& f, const Header& h) {
 }
 
 void Router::removeWorker(MemberId id, const char* why) {
-  RegisteredWorker* found = registry_.byId(id);
-  if (!found) return;
-  RegisteredWorker w = std::move(*found);
-  registry_.remove(id);
+  std::optional<RegisteredWorker> removed = registry_.remove(id);
+  if (!removed) return;
+  const RegisteredWorker& w = *removed;
   Service& s = service(w.service);
   s.balancer->remove(id);
   if (!w.draining && --s.live == 0) s.none_live_since = loop_.now();

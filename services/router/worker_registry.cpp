@@ -68,11 +68,13 @@ RegisteredWorker& WorkerRegistry::upsert(std::string_view identity, const proto:
   return *w;
 }
 
-void WorkerRegistry::remove(MemberId id) {
+std::optional<RegisteredWorker> WorkerRegistry::remove(MemberId id) {
   auto it = workers_.find(id);
-  if (it == workers_.end()) return;
+  if (it == workers_.end()) return std::nullopt;
   by_identity_.erase(it->second.identity);
+  RegisteredWorker out = std::move(it->second);
   workers_.erase(it);
+  return out;
 }
 
 RegisteredWorker* WorkerRegistry::byId(MemberId id) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,7 +61,8 @@ class WorkerRegistry {
   Admission admit(std::string_view identity, const proto::Announcement& a) const;
   // Adds, or updates the worker on `identity` (kUpdate). Call after removing `previous`.
   RegisteredWorker& upsert(std::string_view identity, const proto::Announcement& a, TimePoint now);
-  void remove(MemberId id);
+  // Removes the worker from every index and hands it back (nullopt if it was not there).
+  std::optional<RegisteredWorker> remove(MemberId id);
 
   RegisteredWorker* byId(MemberId id);
   RegisteredWorker* byIdentity(std::string_view identity);

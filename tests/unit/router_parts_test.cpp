@@ -44,6 +44,21 @@ TEST(WorkerRegistry, AdmitsNewNamesAndRefusesATakenOne) {
   EXPECT_EQ(reg.admit("c4", fast).kind, WorkerRegistry::Admission::kRefuse);
 }
 
+TEST(WorkerRegistry, ARemovedWorkerIsGoneByEveryKeyAndHandedBack) {
+  WorkerRegistry reg;
+  TimePoint t{};
+  MemberId id = reg.upsert("c1", ann("a"), t).id;
+  auto removed = reg.remove(id);
+  ASSERT_TRUE(removed.has_value());
+  EXPECT_EQ(removed->name, "a");
+  EXPECT_EQ(removed->identity, "c1");
+  EXPECT_EQ(reg.byId(id), nullptr);
+  EXPECT_EQ(reg.byIdentity("c1"), nullptr);
+  EXPECT_EQ(reg.byName("a"), nullptr);
+  EXPECT_FALSE(reg.remove(id).has_value());
+  EXPECT_EQ(reg.admit("c1", ann("a")).kind, WorkerRegistry::Admission::kNew);
+}
+
 TEST(WorkerRegistry, DeadMeansSilentLongerThanHeartbeatTimesLivenessPlusATick) {
   WorkerRegistry reg;
   TimePoint t{};

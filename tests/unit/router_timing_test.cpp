@@ -45,6 +45,26 @@ TEST_F(RouterTiming, ASilentWorkerIsRemovedAfterHeartbeatTimesLivenessPlusATick)
   EXPECT_NE(got[0].message.find("missed its heartbeats"), std::string::npos) << got[0].message;
 }
 
+// A worker removed for silence that speaks again (it was frozen, not dead) is told at once to
+// announce itself (a bye), and joins again on its next announcement.
+TEST_F(RouterTiming, AWorkerTimedOutThatSpeaksAgainIsAskedToAnnounceAndRejoins) {
+  auto w = rawWorker();
+  w->ready(announcement("thawed"));
+  settle();
+  ASSERT_TRUE(registered("thawed"));
+  advance(3200ms);
+  ASSERT_FALSE(registered("thawed"));
+  w->received(true);
+  w->control(Kind::kHeartbeat);
+  settle();
+  auto got = w->received(true);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Kind::kBye);
+  w->ready(announcement("thawed"));
+  settle();
+  EXPECT_TRUE(registered("thawed"));
+}
+
 TEST_F(RouterTiming, TheRouterHeartbeatsEachWorkerAtItsAnnouncedInterval) {
   auto w = rawWorker();
   auto a = announcement("hb");
