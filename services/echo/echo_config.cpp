@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "sb/bus/worker_config.h"
+#include "sb/core/config.h"
 
 namespace sb::echo {
 

@@ -4,7 +4,7 @@
 
 #include "echo_service.h"
 #include "sb/bus/worker.h"
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 
 namespace sb::echo {
 

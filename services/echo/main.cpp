@@ -2,7 +2,7 @@
 #include "sb/core/signals.h"
 
 int main(int argc, char** argv) {
-  sb::blockTerminationSignals();
+  sb::setUpProcessSignals();
   sb::WorkerOptions worker;
   sb::echo::EchoOptions echo;
   sb::CommonOptions common;

@@ -11,6 +11,7 @@
 
 #include "openai_backend.h"
 #include "sb/bus/worker_config.h"
+#include "sb/core/config.h"
 #include "sb/http/http_client.h"
 #include "sb/proto/body_codec.h"
 

@@ -7,7 +7,7 @@
 #include "demo_backend.h"
 #include "dispatcher.h"
 #include "sb/bus/worker.h"
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 
 namespace sb::inference {
 

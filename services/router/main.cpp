@@ -2,7 +2,7 @@
 #include "sb/core/signals.h"
 
 int main(int argc, char** argv) {
-  sb::blockTerminationSignals();
+  sb::setUpProcessSignals();
   sb::router::RouterOptions options;
   sb::CommonOptions common;
   if (auto rc = sb::router::parseRouterOptions(argc, argv, options, common)) return *rc;

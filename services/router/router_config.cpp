@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/core/config.h"
 #include "sb/core/signals.h"
 
 namespace sb::router {

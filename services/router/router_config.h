@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "router.h"
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 
 namespace sb::router {
 

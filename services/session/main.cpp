@@ -2,7 +2,7 @@
 #include "session_config.h"
 
 int main(int argc, char** argv) {
-  sb::blockTerminationSignals();
+  sb::setUpProcessSignals();
   sb::session::SessionConfig config;
   if (auto rc = sb::session::parseSessionConfig(argc, argv, config)) return *rc;
   return sb::session::runSession(config);

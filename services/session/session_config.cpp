@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sb/bus/worker_config.h"
+#include "sb/core/config.h"
 #include "sb/redis/redis_url.h"
 
 namespace sb::session {

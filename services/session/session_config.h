@@ -3,7 +3,7 @@
 #include <optional>
 
 #include "sb/bus/worker.h"
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 #include "sb/redis/slot_client.h"
 #include "session_service.h"
 #include "session_store.h"

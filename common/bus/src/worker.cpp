@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 #include "sb/core/signals.h"
 #include "worker_core.h"
 

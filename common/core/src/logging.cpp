@@ -5,7 +5,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "sb/core/config.h"
+#include "sb/core/options.h"
 
 namespace sb {
 namespace {

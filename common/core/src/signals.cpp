@@ -19,9 +19,13 @@ sigset_t terminationSet() {
 
 }  // namespace
 
-void blockTerminationSignals() {
+void setUpProcessSignals() {
   sigset_t set = terminationSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, nullptr);
 }
 
 LoopHandle onTerminationSignal(EventLoop& loop, std::function<void(int)> on_signal) {

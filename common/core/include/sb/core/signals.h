@@ -6,9 +6,12 @@
 
 namespace sb {
 
-// Blocks SIGTERM and SIGINT in the calling thread; call first thing in main(), before any
-// thread (including ZMQ's I/O threads) exists, so every thread inherits the mask.
-void blockTerminationSignals();
+// Call first thing in a service's main(), before any thread (including ZMQ's I/O threads)
+// exists, so every thread inherits it. Blocks SIGTERM and SIGINT (they arrive through the loop:
+// onTerminationSignal) and ignores SIGPIPE: hiredis writes with write(2), so a Redis that dies
+// while a command is being written would otherwise kill the process without a word; the write
+// fails with EPIPE instead and the connection is handled as lost.
+void setUpProcessSignals();
 
 // Delivers SIGTERM / SIGINT to `on_signal(signo)` through the loop (signalfd), for as long as
 // the returned handle lives.
