@@ -38,6 +38,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint64_t left = h.deadline_ms / 2;
       require(patchDeadline(patched.data(), patched.size(), h.deadline_at, left));
       require(decodeHeader(patched, limits, h3).ok() && h3.deadline_ms == left);
+      std::string wide = widenDeadline(frame, h.deadline_at);
+      require(patchDeadline(wide.data(), wide.size(), h.deadline_at, 86400000));
+      Header h4;
+      require(decodeHeader(wide, limits, h4).ok() && h4.deadline_ms == 86400000 &&
+              h4.kind == h.kind && h4.id == h.id && h4.service == h.service && h4.op == h.op);
     } else if (frame.size() + 16 <= limits.max_header_bytes) {
       patched = withDeadline(frame, 1234);
       require(decodeHeader(patched, limits, h3).ok() && h3.deadline_ms == 1234 &&

@@ -423,6 +423,29 @@ bool patchDeadline(char* frame, size_t size, uint32_t at, uint64_t ms) {
   }
 }
 
+std::string widenDeadline(std::string_view frame, uint32_t at) {
+  if (at == 0 || at >= frame.size()) return std::string(frame);
+  auto tag = static_cast<unsigned char>(frame[at]);
+  size_t old_len;
+  uint64_t value = 0;
+  if (tag <= 0x7f) {
+    old_len = 1;
+    value = tag;
+  } else if (tag >= 0xcc && tag <= 0xcf) {
+    old_len = 1 + (size_t{1} << (tag - 0xcc));  // 2, 3, 5 or 9 bytes
+    if (at + old_len > frame.size()) return std::string(frame);
+    for (size_t i = 1; i < old_len; ++i)
+      value = (value << 8) | static_cast<unsigned char>(frame[at + i]);
+  } else {
+    return std::string(frame);
+  }
+  std::string out(frame.substr(0, at));
+  out.push_back(static_cast<char>(0xcf));
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(value >> (8 * i)));
+  out.append(frame.substr(at + old_len));
+  return out;
+}
+
 std::string withDeadline(std::string_view frame, uint64_t ms) {
   // The map's entry count is in its first bytes: a fixmap's count goes up by one (or the map
   // becomes a map16); map16 and map32 counts are big-endian.

@@ -18,7 +18,7 @@ std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker
   app.add_option("--chunks", echo.chunks, "Stream the body back as N chunks, then a reply")
       ->capture_default_str();
   auto* fixed = app.add_option("--delay-ms", echo.delay_ms, "Fixed service time per request")
-                    ->check(CLI::NonNegativeNumber)
+                    ->check(sb::nonNegativeNumber())
                     ->capture_default_str();
   std::string lognormal;
   app.add_option("--delay-lognormal", lognormal,

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -102,43 +103,44 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
           idle_ms = c.dispatch.idle_timeout.count(), connect_ms = c.connect_timeout.count(),
           demo_first_ms = c.demo.first_token.count();
   app.add_option("--first-token-timeout-ms", first_ms, "Longest wait for a backend's first token")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--idle-timeout-ms", idle_ms, "Longest gap between two tokens")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--connect-timeout-ms", connect_ms, "Connect timeout to an HTTP backend")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-tries", c.dispatch.max_tries, "Backends tried before the first token")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   int64_t fail_timeout_ms = 10000, probe_ms = 0;
   app.add_option("--probe-interval-ms", probe_ms,
                  "Active health check of openai backends (GET /v1/models); 0: off")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sb::nonNegativeNumber())
       ->capture_default_str();
   app.add_option("--max-fails", c.dispatch.failure.max_fails,
                  "Backend failures within the window that cool it down; 0 disables")
       ->capture_default_str();
   app.add_option("--fail-timeout-ms", fail_timeout_ms, "The failure window, and the cool-down")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--demo-first-token-ms", demo_first_ms, "Demo backend: time to first token")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sb::nonNegativeNumber())
       ->capture_default_str();
   app.add_option("--demo-tokens-per-second", c.demo.tokens_per_second,
                  "Demo backend: tokens per second")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--demo-max-tokens", c.demo.default_max_tokens,
                  "Demo backend: tokens when the request gives no max_tokens")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
   applyWorkerOptions(c.worker, wf);
+  if (app.count("--capacity") > 0) c.capacity_cap = c.worker.capacity;
   c.dispatch.first_token_timeout = Millis(first_ms);
   c.dispatch.idle_timeout = Millis(idle_ms);
   c.dispatch.failure.fail_timeout = Millis(fail_timeout_ms);
@@ -190,8 +192,9 @@ int runInference(InferenceConfig& c) {
     dispatcher.addBackend(b.spec, std::move(backend));
   }
   dispatcher.startProbes();
-  // The router learns our capacity and models from the backends.
-  c.worker.capacity = dispatcher.capacity();
+  // The router learns our capacity and models from the backends; --capacity only lowers it.
+  c.worker.capacity =
+      c.capacity_cap ? std::min(c.capacity_cap, dispatcher.capacity()) : dispatcher.capacity();
   if (c.worker.models.empty()) c.worker.models = dispatcher.models();
   Worker worker(context, loop, c.worker);
   worker.handle("chat", [&dispatcher](const CallPtr& call) { dispatcher.chat(call); });

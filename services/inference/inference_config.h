@@ -25,6 +25,8 @@ struct InferenceConfig {
   DispatchOptions dispatch;
   DemoOptions demo;
   Millis connect_timeout{2000};
+  // --capacity given: at most this many requests at once (0: the backends' max_conns sum).
+  uint32_t capacity_cap = 0;
   CommonOptions common;
 };
 

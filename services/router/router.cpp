@@ -192,7 +192,11 @@ void Router::handleRequest(Frames& f, const Header& h) {
   r.started = now;
   r.deadline = now + (h.deadline_ms ? Millis(h.deadline_ms) : options_.default_deadline);
   r.idempotent = h.idempotent;
-  if (h.deadline_at) {
+  if (h.deadline_at && h.deadline_ms == 0) {
+    // "dl": 0 means the router's default, whose time left does not fit the one byte of 0.
+    r.deadline_at = h.deadline_at;
+    r.header = frame(proto::widenDeadline(view(f[1]), h.deadline_at));
+  } else if (h.deadline_at) {
     r.header = std::move(f[1]);
     r.deadline_at = h.deadline_at;
   } else {
@@ -375,7 +379,7 @@ void Router::handleWorkerMessage(Frames& f, size_t n, bool too_many) {
     return;
   }
   if (h.kind == Kind::kReady) {
-    onReady(identity, view(f[3]));
+    onReady(identity, h.service, view(f[3]));
     return;
   }
   if (!w) {
@@ -401,11 +405,17 @@ void Router::refuse(const std::string& identity, const std::string& why) {
   sendMessage(workers_, parts);
 }
 
-void Router::onReady(const std::string& identity, std::string_view body) {
+void Router::onReady(const std::string& identity, std::string_view header_service,
+                     std::string_view body) {
   proto::Announcement a;
   proto::Status st = proto::decodeAnnouncement(body, options_.limits, a);
   if (!st.ok()) {
     refuse(identity, st.message);
+    return;
+  }
+  if (a.service != header_service) {
+    refuse(identity, "the announcement's svc '" + a.service + "' differs from the header's '" +
+                         std::string(header_service) + "'");
     return;
   }
   auto admission = registry_.admit(identity, a);

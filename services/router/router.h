@@ -87,7 +87,7 @@ class Router {
   void handleCancel(std::string_view client, const proto::Header& h);
   void handleAdmin(Frames& f, const proto::Header& h);
   void handleWorkerMessage(Frames& f, size_t n, bool too_many);
-  void onReady(const std::string& identity, std::string_view body);
+  void onReady(const std::string& identity, std::string_view header_service, std::string_view body);
   void onWorkerFrame(RegisteredWorker& w, Frames& f, const proto::Header& h);
   void refuse(const std::string& identity, const std::string& why);
 

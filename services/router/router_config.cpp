@@ -23,7 +23,7 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
       ->capture_default_str();
   int64_t deadline_ms = o.default_deadline.count();
   app.add_option("--default-deadline-ms", deadline_ms, "Deadline for requests that carry none")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   int64_t heartbeat_ms = o.heartbeat.default_interval.count();
   app.add_option("--heartbeat-ms", heartbeat_ms,
@@ -33,26 +33,26 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
   app.add_option("--liveness", o.heartbeat.default_liveness,
                  "Heartbeats a worker may miss before it is removed (for workers that announce "
                  "none)")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   int64_t grace_ms = o.no_worker_grace.count();
   app.add_option("--no-worker-grace-ms", grace_ms,
                  "How long requests wait for a service with no live worker before UNAVAILABLE")
-      ->check(CLI::NonNegativeNumber)
+      ->check(sb::nonNegativeNumber())
       ->capture_default_str();
   app.add_option("--max-fails", o.failure.max_fails,
                  "Worker failures within --fail-timeout-ms that cool it down (0: never)")
       ->capture_default_str();
   int64_t fail_timeout_ms = std::chrono::duration_cast<Millis>(o.failure.fail_timeout).count();
   app.add_option("--fail-timeout-ms", fail_timeout_ms, "Failure window and cool-down length")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-body", o.limits.max_body_bytes, "Largest body frame accepted, in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-header", o.limits.max_header_bytes,
                  "Largest header frame accepted, in bytes")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   addCommonOptions(app, common);
   bindEnvironment(app);

@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
   int64_t deadline_ms = 30000;
   app.add_option("--deadline-ms", deadline_ms, "Deadline of each request")
       ->envname("SB_DEADLINE_MS")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
 
   auto* call =

@@ -22,7 +22,7 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
   std::vector<std::string> shards, cluster;
   auto* o_single = app.add_option(
       "--redis", single,
-      "One Redis: redis://[:password@]host:port (the default: redis://127.0.0.1:6379)");
+      "One Redis: redis://[user[:password]@]host[:port][/db] (default redis://127.0.0.1:6379)");
   auto* o_shards = app.add_option("--shard", shards,
                                   "Static shards: standalone Redis servers, slots split into "
                                   "contiguous ranges in this order; repeat")
@@ -37,14 +37,14 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
                  "ACL user for AUTH (or in the URL: redis://user:password@host:port)");
   int64_t connect_ms = 1000, command_ms = 1000, refresh_ms = 10000, ack_ms = 1000;
   app.add_option("--redis-connect-timeout-ms", connect_ms, "Redis connect timeout")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--redis-timeout-ms", command_ms,
                  "Redis command timeout: a slower reply drops the connection")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--cluster-refresh-ms", refresh_ms, "Periodic slot-map refresh (cluster)")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_flag("--replica-reads", c.service.replica_reads,
                "Serve session.get from cluster replicas (READONLY)");
@@ -53,31 +53,31 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
          "WAIT for this many replicas after each write; UNAVAILABLE if they do not ack in time")
       ->capture_default_str();
   app.add_option("--ack-timeout-ms", ack_ms, "How long WAIT waits")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--key-prefix", c.store.prefix, "Prefix of every key")->capture_default_str();
   int64_t op_window_s = c.store.op_window.count() / 1000;
   app.add_option("--op-window-s", op_window_s,
                  "How long an op_id is remembered: a resend within it is answered, not applied")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--ttl-s", c.service.ttl_s, "Default idle TTL of a session, refreshed on access")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-ttl-s", c.service.max_ttl_s, "Largest TTL a session may ask for")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-messages", c.store.max_messages,
                  "History cap: messages kept per session (oldest dropped)")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-history-bytes", c.store.max_history_bytes,
                  "History cap: bytes kept per session (oldest dropped)")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-message-bytes", c.service.max_message_bytes,
                  "Largest single message, encoded")
-      ->check(CLI::PositiveNumber)
+      ->check(sb::positiveNumber())
       ->capture_default_str();
   addCommonOptions(app, c.common);
   bindEnvironment(app);

@@ -91,6 +91,23 @@ TEST(Inference, DemoStreamsThroughTheRouterAcrossTwoDispatchProcesses) {
   EXPECT_EQ(replyOf(r1)["usage"]["completion_tokens"], 8);
 }
 
+// Capacity is the backends' max_conns sum; --capacity may lower it, never raise it.
+TEST(Inference, CapacityFollowsTheBackendsAndTheFlagOnlyLowersIt) {
+  Bus bus;
+  auto plain = startDispatch(bus, "plain", {"--llm-backend", "kind=demo,max_conns=6"});
+  auto lowered =
+      startDispatch(bus, "lowered", {"--llm-backend", "kind=demo,max_conns=6", "--capacity", "2"});
+  auto raised =
+      startDispatch(bus, "raised", {"--llm-backend", "kind=demo,max_conns=6", "--capacity", "50"});
+  std::map<std::string, int> capacity;
+  json status = bus.status();
+  for (const auto& w : status["workers"])
+    capacity[w["name"].get<std::string>()] = w["capacity"].get<int>();
+  EXPECT_EQ(capacity["plain"], 6);
+  EXPECT_EQ(capacity["lowered"], 2);
+  EXPECT_EQ(capacity["raised"], 6);
+}
+
 TEST(Inference, RetriesOnAnotherBackendBeforeTheFirstTokenOnly) {
   std::atomic<int> failing_hits{0}, good_hits{0};
   FakeHttp failing([&](FakeHttp::Exchange& ex) {

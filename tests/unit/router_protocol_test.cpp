@@ -114,7 +114,9 @@ TEST_F(RouterProtocol, ABadAnnouncementIsAnsweredWithAnError) {
   EXPECT_NE(refusal(header({{"name", o("n")}, {"svc", o("svc")}, {"hb", o(50)}})).find("100 ms"),
             std::string::npos);
   EXPECT_NE(refusal("\xc1").find("ready body"), std::string::npos);
-  EXPECT_EQ(status()["counters"]["refused"], 5);
+  EXPECT_NE(refusal(header({{"name", o("n")}, {"svc", o("other")}})).find("differs"),
+            std::string::npos);
+  EXPECT_EQ(status()["counters"]["refused"], 6);
   EXPECT_FALSE(registered("n"));
 }
 

@@ -184,6 +184,27 @@ TEST_F(RouterTiming, ARequestWithoutADeadlineGetsTheRoutersDefaultAsTimeLeft) {
   EXPECT_EQ(got[0].deadline_ms, 300000u);
 }
 
+// "dl": 0 means the same as no "dl" (PROTOCOL.md 3): the worker gets the default's time left,
+// not 0, even though the client's encoding of 0 is a single byte.
+TEST_F(RouterTiming, ADeadlineOfZeroIsTheRoutersDefaultForTheWorkerToo) {
+  auto w = rawWorker();
+  w->ready(announcement("w", 1));
+  settle();
+  auto c = client();
+  proto::Header h;
+  h.kind = Kind::kRequest;
+  h.id = 1;
+  h.service = "svc";
+  h.op = "op";
+  std::string frame = proto::encodeHeader(h);  // no "dl" yet: add one holding 0
+  c->sendFrames({proto::withDeadline(frame, 0), ""});
+  settle();
+  auto got = w->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].deadline_ms, 300000u);
+  EXPECT_EQ(got[0].id, 1u);
+}
+
 // nginx's max_fails / fail_timeout: three failures within 10 s cool the worker down for 10 s;
 // meanwhile the other worker takes everything; afterwards both share again.
 TEST_F(RouterTiming, AFailingWorkerCoolsDownThenComesBack) {

@@ -8,6 +8,31 @@
 
 namespace sb {
 
+namespace {
+
+CLI::Validator numberAtLeast(double floor, bool strict, const char* what) {
+  return CLI::Validator(
+      [floor, strict, what](std::string& in) -> std::string {
+        double v = 0;
+        size_t used = 0;
+        try {
+          v = std::stod(in, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != in.size() || used == 0 || (strict ? v <= floor : v < floor)) {
+          return std::string("must be ") + what + ", not '" + in + "'";
+        }
+        return {};
+      },
+      what);
+}
+
+}  // namespace
+
+CLI::Validator positiveNumber() { return numberAtLeast(0, true, "a positive number"); }
+CLI::Validator nonNegativeNumber() { return numberAtLeast(0, false, "zero or more"); }
+
 void addCommonOptions(CLI::App& app, CommonOptions& o) {
   app.set_config("--config", "", "Read options from this file (TOML/INI: name = value)");
   app.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")

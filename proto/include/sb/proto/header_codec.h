@@ -25,6 +25,10 @@ std::optional<uint64_t> peekRequestId(std::string_view frame, const Limits& limi
 bool patchDeadline(char* frame, size_t size, uint32_t deadline_at, uint64_t ms);
 // A copy of a header frame (a map without "dl") with "dl" = `ms` added.
 std::string withDeadline(std::string_view frame, uint64_t ms);
+// A copy of a header frame whose "dl" value (at `deadline_at`) is re-encoded as a uint64, at
+// the same offset, so that patchDeadline can then write any value there: for a client's
+// "dl": 0 (the router's default), whose one-byte encoding cannot hold the time left.
+std::string widenDeadline(std::string_view frame, uint32_t deadline_at);
 
 // Encodes a header as a msgpack map with only the keys that carry information.
 std::string encodeHeader(const Header& header);
