@@ -1,7 +1,5 @@
 #include "inference_config.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +11,7 @@
 #include "openai_backend.h"
 #include "sb/bus/worker_config.h"
 #include "sb/core/config.h"
+#include "sb/core/url.h"
 #include "sb/http/http_client.h"
 #include "sb/proto/body_codec.h"
 
@@ -39,18 +38,10 @@ bool number(const std::string& s, uint32_t& out) {
 
 // An http(s) URL with a host, as libcurl reads it (the same library that will use it).
 std::optional<std::string> checkBaseUrl(const std::string& url) {
-  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
-    return "not a URL (http://host:port)";
-  char* scheme = nullptr;
-  char* host = nullptr;
-  curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
-  curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
-  std::string sch = scheme ? scheme : "", h = host ? host : "";
-  curl_free(scheme);
-  curl_free(host);
-  if (sch != "http" && sch != "https") return "the scheme must be http or https";
-  if (h.empty()) return "no host";
+  std::optional<UrlParts> u = parseUrl(url);
+  if (!u) return "not a URL (http://host:port)";
+  if (u->scheme != "http" && u->scheme != "https") return "the scheme must be http or https";
+  if (u->host.empty()) return "no host";
   return std::nullopt;
 }
 
