@@ -118,7 +118,7 @@ std::vector<std::string> Dispatcher::models() const {
 
 void Dispatcher::chat(const CallPtr& call) {
   auto job = std::make_shared<Job>();
-  proto::Status st = parseChatRequest(call->body(), call->model(), options_.limits, job->request);
+  proto::Status st = parseChatRequest(call->body(), call->model(), call->limits(), job->request);
   if (!st.ok()) return call->fail(st.code, st.message);
   job->id = next_job_++;
   job->call = call;

@@ -27,7 +27,6 @@ struct DispatchOptions {
   uint32_t max_tries = 2;             // backends tried before the first token
   FailurePolicy failure;              // passive health per backend
   Millis probe_interval{0};           // active health checks; 0: none
-  proto::Limits limits;               // for request bodies
 };
 
 // The `chat` op: picks a backend for the request's model by least connection (the router's

@@ -91,6 +91,19 @@ TEST(Inference, DemoStreamsThroughTheRouterAcrossTwoDispatchProcesses) {
   EXPECT_EQ(replyOf(r1)["usage"]["completion_tokens"], 8);
 }
 
+// A chat body is decoded with the worker's own limits: with --max-body raised on the router and
+// the dispatch worker, a message larger than the default 4 MiB goes through.
+TEST(Inference, TheWorkersMaxBodyAppliesToChatRequests) {
+  const std::string eight_mib = std::to_string(8 << 20);
+  Bus bus({"--max-body", eight_mib});
+  auto d = startDispatch(bus, "big", {"--max-body", eight_mib});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto r = client->call("infer", "chat", chatBody(std::string(5 << 20, 'x'), 2), o);
+  EXPECT_TRUE(r.status.ok()) << r.status.message;
+}
+
 // Capacity is the backends' max_conns sum; --capacity may lower it, never raise it.
 TEST(Inference, CapacityFollowsTheBackendsAndTheFlagOnlyLowersIt) {
   Bus bus;

@@ -15,10 +15,13 @@ Call::~Call() {
 
 std::string_view Call::body() const { return view(body_frame_); }
 
-proto::Status Call::decodeBody(msgpack::object_handle& out) const {
+proto::Limits Call::limits() const {
   auto core = core_.lock();
-  proto::Limits limits = core ? core->options().limits : proto::Limits{};
-  return proto::decodeBody(body(), limits, out);
+  return core ? core->options().limits : proto::Limits{};
+}
+
+proto::Status Call::decodeBody(msgpack::object_handle& out) const {
+  return proto::decodeBody(body(), limits(), out);
 }
 
 void Call::chunk(std::string_view body) { send(Kind::kChunk, body, ErrorCode::kOk, {}); }

@@ -59,6 +59,8 @@ class Call : public std::enable_shared_from_this<Call> {
   std::string_view op() const { return header_.op; }
   std::string_view model() const { return header_.model; }
   std::string_view body() const;
+  // The worker's decoding limits (--max-body and the rest).
+  proto::Limits limits() const;
   // Decodes the body with the worker's limits.
   proto::Status decodeBody(msgpack::object_handle& out) const;
   // When the caller stops waiting (the router sends the time left); max() if none.
