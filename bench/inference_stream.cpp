@@ -45,7 +45,7 @@ double demoInProcess(int streams, int seconds) {
   std::function<void()> one = [&] {
     sb::inference::ChatRequest req{
         "demo", {{"messages", {{{"role", "user"}, {"content", "b"}}}}, {"max_tokens", 1000}}};
-    demo.start(req, {[&](std::string_view) { ++tokens; },
+    demo.start(req, {[&](const sb::inference::ChatDelta&) { ++tokens; },
                      [&](const sb::inference::ChatOutcome&) {
                        if (SteadyClock::now() < end) one();
                      }});

@@ -22,6 +22,7 @@ enum class ChatFailure : uint8_t {
   kNone,       // finished (finish_reason set)
   kConnect,    // no connection was made: nothing reached the backend
   kRetryable,  // 5xx, 408 or 429: the backend's fault or its load
+  kRefused,    // 401, 403 or 404: a wrong key or a model not served there (the backend's set-up)
   kRejected,   // another 4xx: the request's fault (INVALID_ARGUMENT, not counted as a failure)
   kBroken,     // the stream broke or made no sense after it had started
 };
@@ -29,7 +30,10 @@ enum class ChatFailure : uint8_t {
 struct ChatUsage {
   int64_t prompt_tokens = -1;  // -1: the backend did not say
   int64_t completion_tokens = -1;
-  bool counted = false;  // completion_tokens counted by us (text chunks), not reported
+  bool counted = false;  // completion_tokens counted by us (output chunks), not reported
+  // The backend's usage object as it sent it (total_tokens, prompt_tokens_details with
+  // cached_tokens, completion_tokens_details, ...); null when it sent none.
+  nlohmann::json reported;
 };
 
 struct ChatOutcome {
@@ -38,11 +42,22 @@ struct ChatOutcome {
   std::string message;  // why it failed, for the caller (the backend's own words when it gave any)
   std::string finish_reason;
   ChatUsage usage;
-  size_t delivered = 0;  // bytes of text already handed to on_delta
+  size_t delivered = 0;     // bytes of output already handed to on_delta
+  bool forwarded = false;   // on_delta was called at all (then a retry would repeat output)
+  std::string fingerprint;  // system_fingerprint, when the backend sent one
+  std::string model;        // the model the backend named, when it did
+};
+
+// A piece of the stream: `text` is choice 0's content; `choices` (null for a plain text
+// chunk) the whole chunk's choices when it carries more (StreamEvent in stream_event.h).
+struct ChatDelta {
+  std::string_view text;
+  const nlohmann::json* choices = nullptr;
+  size_t output_bytes = 0;  // generated output; 0 for a chunk with none (a finish reason)
 };
 
 struct ChatEvents {
-  std::function<void(std::string_view text)> on_delta;
+  std::function<void(const ChatDelta& delta)> on_delta;
   std::function<void(const ChatOutcome&)> on_end;  // exactly once, unless cancelled
 };
 

@@ -78,8 +78,10 @@ void DemoBackend::tick(StreamId id) {
   if (s.left == 0) {
     ChatOutcome out;
     out.finish_reason = "length";
-    out.usage = {s.prompt_tokens, s.sent};
+    out.usage.prompt_tokens = s.prompt_tokens;
+    out.usage.completion_tokens = s.sent;
     out.delivered = s.delivered;
+    out.forwarded = s.sent > 0;
     auto on_end = std::move(s.events.on_end);
     streams_.erase(it);
     if (on_end) on_end(out);
@@ -96,7 +98,7 @@ void DemoBackend::tick(StreamId id) {
       std::chrono::duration<double>(1.0 / std::max(options_.tokens_per_second, 0.001)));
   // The next tick is armed before the delta goes out: on_delta may cancel this stream.
   s.timer = loop_.after(s.left ? gap : SteadyClock::duration::zero(), [this, id] { tick(id); });
-  if (s.events.on_delta) s.events.on_delta(word);
+  if (s.events.on_delta) s.events.on_delta({word, nullptr, word.size()});
 }
 
 void DemoBackend::cancel(StreamId id) { streams_.erase(id); }

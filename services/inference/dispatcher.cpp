@@ -21,8 +21,11 @@ struct Dispatcher::Job {
   MemberId backend = 0;
   ChatBackend::StreamId stream = 0;
   bool running = false;    // an attempt is out on `backend`
-  size_t delivered = 0;    // bytes of text sent to the caller, over every attempt
+  size_t delivered = 0;    // bytes of output sent to the caller, over every attempt
+  bool forwarded = false;  // a chunk went to the caller: no retry may repeat it
   bool got_token = false;  // in the running attempt
+  TimePoint received{};    // when the call arrived
+  Millis first_token{-1};  // of the attempt that delivered, for the access log
   bool timed_out = false;  // the running attempt ended by our first-token or idle timeout
   TimePoint started{};     // of the running attempt
   std::string last_error;
@@ -37,6 +40,8 @@ const char* failureName(ChatFailure f) {
       return "connect";
     case ChatFailure::kRetryable:
       return "retryable";
+    case ChatFailure::kRefused:
+      return "refused";
     case ChatFailure::kRejected:
       return "rejected";
     case ChatFailure::kBroken:
@@ -122,6 +127,7 @@ void Dispatcher::chat(const CallPtr& call) {
   if (!st.ok()) return call->fail(st.code, st.message);
   job->id = next_job_++;
   job->call = call;
+  job->received = loop_.now();
   jobs_.emplace(job->id, job);
   call->onCancel([this, id = job->id] {
     auto it = jobs_.find(id);
@@ -131,6 +137,7 @@ void Dispatcher::chat(const CallPtr& call) {
       backends_[job->backend]->cancel(job->stream);  // no on_end after a cancel
       settle(job, Outcome::kNeutral);
     }
+    accessLog(*job, "cancelled", nullptr);
     jobs_.erase(id);
   });
   dispatch(job);
@@ -148,6 +155,7 @@ void Dispatcher::dispatch(const JobPtr& job) {
                           ? "no backend can take a request for model '" + job->request.model + "'"
                           : "every backend tried failed; last: " + job->last_error;
     job->call->fail(ErrorCode::kUnavailable, why);
+    accessLog(*job, job->tried.empty() ? "no_backend" : "unavailable", nullptr);
     end(job);
     return;
   }
@@ -163,23 +171,42 @@ void Dispatcher::dispatch(const JobPtr& job) {
   armTimer(job, options_.first_token_timeout, "no first token");
   // The backend's callbacks own the job while the attempt runs; everything else refers to it
   // weakly, so a finished job goes with its last attempt.
-  job->stream = backends_[*id]->start(job->request,
-                                      {[this, job](std::string_view text) { onDelta(job, text); },
-                                       [this, job](const ChatOutcome& o) { onEnd(job, o); }});
+  job->stream =
+      backends_[*id]->start(job->request, {[this, job](const ChatDelta& d) { onDelta(job, d); },
+                                           [this, job](const ChatOutcome& o) { onEnd(job, o); }});
 }
 
-void Dispatcher::onDelta(const JobPtr& job, std::string_view text) {
+void Dispatcher::onDelta(const JobPtr& job, const ChatDelta& d) {
   if (!job->running || job->call->done()) return;
-  job->delivered += text.size();
-  const BackendMetrics& m = backend_metrics_[job->backend];
-  if (!job->got_token) {
-    job->got_token = true;
-    m.first_token->observe(std::chrono::duration<double>(loop_.now() - job->started).count());
+  job->forwarded = true;
+  if (d.output_bytes > 0) {
+    job->delivered += d.output_bytes;
+    const BackendMetrics& m = backend_metrics_[job->backend];
+    if (!job->got_token) {
+      // Any output starts the answer, reasoning and tool calls too: a long reasoning phase
+      // is not a silent backend.
+      job->got_token = true;
+      auto ttft = loop_.now() - job->started;
+      job->first_token = std::chrono::duration_cast<Millis>(loop_.now() - job->received);
+      m.first_token->observe(std::chrono::duration<double>(ttft).count());
+    }
+    m.tokens->inc();
+    armTimer(job, options_.idle_timeout, "no token");
   }
-  m.tokens->inc();
-  armTimer(job, options_.idle_timeout, "no token");
-  json c = {{"delta", std::string(text)}};
+  json c = {{"delta", std::string(d.text)}};
+  if (d.choices) c["choices"] = *d.choices;
   job->call->chunk(packJsonValue(c));
+}
+
+void Dispatcher::accessLog(const Job& job, std::string_view status, const ChatOutcome* o) const {
+  auto ms = [](SteadyClock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); };
+  spdlog::info(
+      "access op=chat id={} model={} backend={} status={} prompt_tokens={} "
+      "completion_tokens={} ttft_ms={} duration_ms={} tries={}",
+      job.call->id(), job.request.model.empty() ? "-" : job.request.model,
+      job.tried.empty() ? "-" : specs_[job.backend].name, status, o ? o->usage.prompt_tokens : -1,
+      o ? o->usage.completion_tokens : -1, job.first_token.count(), ms(loop_.now() - job.received),
+      job.tried.size());
 }
 
 void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
@@ -187,14 +214,18 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   const BackendSpec& spec = specs_[job->backend];
   if (o.failure == ChatFailure::kNone) {
     settle(job, Outcome::kSuccess);
-    json usage = json::object();
+    json usage = o.usage.reported.is_object() ? o.usage.reported : json::object();
     if (o.usage.prompt_tokens >= 0) usage["prompt_tokens"] = o.usage.prompt_tokens;
     if (o.usage.completion_tokens >= 0) usage["completion_tokens"] = o.usage.completion_tokens;
     if (o.usage.counted) usage["counted"] = true;
-    job->call->reply(packJsonValue({{"finish_reason", o.finish_reason},
-                                    {"usage", usage},
-                                    {"backend", spec.name},
-                                    {"delivered", job->delivered}}));
+    json reply = {{"finish_reason", o.finish_reason},
+                  {"usage", usage},
+                  {"backend", spec.name},
+                  {"delivered", job->delivered}};
+    if (!o.fingerprint.empty()) reply["system_fingerprint"] = o.fingerprint;
+    if (!o.model.empty()) reply["model"] = o.model;
+    job->call->reply(packJsonValue(reply));
+    accessLog(*job, o.finish_reason, &o);
     end(job);
     return;
   }
@@ -202,25 +233,35 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   if (o.failure == ChatFailure::kRejected) {
     settle(job, Outcome::kNeutral);  // the request's fault, not the backend's
     job->call->fail(ErrorCode::kInvalidArgument, o.message);
+    accessLog(*job, "rejected", &o);
     end(job);
     return;
   }
   settle(job, Outcome::kFailure);
   job->last_error = spec.name + ": " + o.message;
-  spdlog::warn("chat {} on backend {} failed: {}", job->call->id(), spec.name, o.message);
-  bool retry = job->delivered == 0 && o.failure != ChatFailure::kBroken &&
+  if (o.failure == ChatFailure::kRefused) {
+    spdlog::error(
+        "backend {} refused chat {} with HTTP {} ({}): counted as a failure of the backend; "
+        "check its API key (api_key_env) and that it serves model '{}'",
+        spec.name, job->call->id(), o.http_status,
+        o.http_status == 404 ? "not found" : "not authorised", job->request.model);
+  } else {
+    spdlog::warn("chat {} on backend {} failed: {}", job->call->id(), spec.name, o.message);
+  }
+  bool retry = !job->forwarded && o.failure != ChatFailure::kBroken &&
                job->tried.size() < options_.max_tries && !job->call->done();
   if (retry) {
     dispatch(job);
     return;
   }
-  if (job->delivered > 0) {
+  if (job->forwarded) {
     job->call->fail(ErrorCode::kUnavailable,
                     "the stream broke after " + std::to_string(job->delivered) +
-                        " bytes of text were delivered (not retried): " + job->last_error);
+                        " bytes of output were delivered (not retried): " + job->last_error);
   } else {
     job->call->fail(ErrorCode::kUnavailable, job->last_error);
   }
+  accessLog(*job, job->timed_out ? "timeout" : failureName(o.failure), &o);
   end(job);
 }
 
@@ -246,9 +287,10 @@ void Dispatcher::armTimer(const JobPtr& job, Millis after, std::string why) {
     j->timed_out = true;
     backends_[j->backend]->cancel(j->stream);
     ChatOutcome o;
-    o.failure = j->delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+    o.failure = j->forwarded ? ChatFailure::kBroken : ChatFailure::kRetryable;
     o.message = why + " within " + std::to_string(after.count()) + " ms";
     o.delivered = j->delivered;
+    o.forwarded = j->forwarded;
     onEnd(j, o);
   });
 }

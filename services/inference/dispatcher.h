@@ -32,8 +32,11 @@ struct DispatchOptions {
 // The `chat` op: picks a backend for the request's model by least connection (the router's
 // balancer code), streams its tokens back as chunks, ends with finish reason and usage.
 // Before the first token a connect failure, 5xx, 408 or 429 moves the request to another
-// backend (bounded); after it, never: the error says how much was delivered. Other 4xx go
-// back as INVALID_ARGUMENT and do not count against the backend. A cancel stops the backend.
+// backend (bounded); after it, never: the error says how much was delivered. A 401, 403 or
+// 404 counts against the backend too (its key or its models are wrong) and is retried
+// elsewhere; other 4xx go back as INVALID_ARGUMENT and do not count against the backend. A
+// cancel stops the backend. Chunks carry choice 0's text, and every choice whole when a
+// chunk holds more (tool calls, reasoning, n > 1, logprobs, refusal, finish reasons).
 class Dispatcher {
  public:
   Dispatcher(EventLoop& loop, DispatchOptions options);
@@ -55,7 +58,9 @@ class Dispatcher {
   struct Job;
   using JobPtr = std::shared_ptr<Job>;
   void dispatch(const JobPtr& job);
-  void onDelta(const JobPtr& job, std::string_view text);
+  void onDelta(const JobPtr& job, const ChatDelta& delta);
+  // One line per finished request: backend, model, status, tokens, time to first token.
+  void accessLog(const Job& job, std::string_view status, const ChatOutcome* outcome) const;
   void onEnd(const JobPtr& job, const ChatOutcome& outcome);
   // The call has ended: the job leaves the table.
   void end(const JobPtr& job);

@@ -144,6 +144,17 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
       std::fprintf(stderr, "sb-inference-dispatch: %s\n", err->c_str());
       return 2;
     }
+    if (!b.api_key_env.empty()) {
+      // A key named but missing would send every request unauthenticated: refuse to start.
+      const char* key = std::getenv(b.api_key_env.c_str());
+      if (!key || !*key) {
+        std::fprintf(stderr, "sb-inference-dispatch: backend %s: api_key_env=%s, but $%s is %s\n",
+                     b.spec.name.c_str(), b.api_key_env.c_str(), b.api_key_env.c_str(),
+                     key ? "empty" : "not set");
+        return 2;
+      }
+      b.api_key = key;
+    }
     c.backends.push_back(std::move(b));
   }
   if (c.backends.empty()) {
@@ -168,11 +179,7 @@ int runInference(InferenceConfig& c) {
       o.base_url = b.url;
       if (!b.spec.models.empty()) o.default_model = b.spec.models.front();
       o.connect_timeout = c.connect_timeout;
-      if (!b.api_key_env.empty()) {
-        const char* key = std::getenv(b.api_key_env.c_str());
-        if (!key) spdlog::warn("backend {}: ${} is not set", b.spec.name, b.api_key_env);
-        o.api_key = key ? key : "";
-      }
+      o.api_key = b.api_key;
       backend = std::make_unique<OpenAiBackend>(loop, http, std::move(o));
     } else {
       backend = std::make_unique<DemoBackend>(loop, c.demo);

@@ -16,6 +16,7 @@ struct BackendConfig {
   std::string kind = "demo";  // demo | openai
   std::string url;            // openai: the server's base URL
   std::string api_key_env;    // openai: environment variable holding the API key
+  std::string api_key;        // its value, read at start-up (never logged)
   BackendSpec spec;
 };
 

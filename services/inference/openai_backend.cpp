@@ -15,8 +15,12 @@ struct OpenAiBackend::Stream {
   // Ended or cancelled: nothing more is delivered. The stream itself goes after the current
   // callbacks return (it may be ended from inside its own parser's callback).
   bool ended = false;
-  int64_t deltas = 0;  // text chunks: the completion tokens when the backend reports none
-  LoopHandle finish;   // delivers on_end once the current callbacks have returned
+  // Ended at `data: [DONE]` while its transfer reads on to the end of the response, so that
+  // libcurl can keep the connection for the next request (cancelling would close it).
+  bool draining = false;
+  int64_t deltas = 0;      // output chunks: the completion tokens when the backend reports none
+  LoopHandle finish;       // delivers on_end once the current callbacks have returned
+  LoopHandle drain_timer;  // a backend that never ends its response after [DONE]
   explicit Stream(size_t max_event) : sse(max_event) {}
 };
 
@@ -31,7 +35,7 @@ namespace {
 // A stream that went wrong after its 200: retryable elsewhere while no text was delivered,
 // broken once some was (resending would repeat it).
 ChatOutcome midStreamFailure(ChatOutcome out, std::string message) {
-  out.failure = out.delivered ? ChatFailure::kBroken : ChatFailure::kRetryable;
+  out.failure = out.forwarded ? ChatFailure::kBroken : ChatFailure::kRetryable;
   out.message = std::move(message);
   return out;
 }
@@ -39,7 +43,16 @@ ChatOutcome midStreamFailure(ChatOutcome out, std::string message) {
 // The failure a non-200 status stands for.
 ChatFailure classify(long status) {
   if (status == 408 || status == 429 || status >= 500) return ChatFailure::kRetryable;
+  if (status == 401 || status == 403 || status == 404) return ChatFailure::kRefused;
   return ChatFailure::kRejected;
+}
+
+// The root the API paths hang from: "http://h:8000", "http://h:8000/" and "http://h:8000/v1"
+// all give "http://h:8000" (servers are documented both ways).
+std::string apiRoot(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.size() >= 3 && url.compare(url.size() - 3, 3, "/v1") == 0) url.resize(url.size() - 3);
+  return url;
 }
 
 // The backend's own words from an OpenAI-style error body ({"error": {"message": ...}}, or
@@ -61,7 +74,9 @@ std::string errorMessage(long status, const std::string& body) {
 }  // namespace
 
 OpenAiBackend::OpenAiBackend(EventLoop& loop, http::HttpClient& http, OpenAiOptions options)
-    : loop_(loop), http_(http), options_(std::move(options)) {}
+    : loop_(loop), http_(http), options_(std::move(options)) {
+  options_.base_url = apiRoot(std::move(options_.base_url));
+}
 
 OpenAiBackend::~OpenAiBackend() {
   for (auto& [id, s] : streams_) {
@@ -137,7 +152,7 @@ void OpenAiBackend::probe(std::function<void(bool healthy, std::string why)> don
 
 void OpenAiBackend::onData(StreamId id, long status, std::string_view bytes) {
   auto it = streams_.find(id);
-  if (it == streams_.end() || it->second->ended) return;
+  if (it == streams_.end() || it->second->ended) return;  // (draining: the rest is dropped)
   Stream& s = *it->second;
   s.out.http_status = status;
   if (status != 200) {
@@ -158,7 +173,7 @@ void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event)
     case StreamEvent::Kind::kDone: {
       ChatOutcome out = s.out;
       if (out.finish_reason.empty()) out.finish_reason = "stop";
-      end(id, std::move(out));
+      end(id, std::move(out), /*drain=*/true);
       return;
     }
     case StreamEvent::Kind::kBad:
@@ -170,21 +185,31 @@ void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event)
     case StreamEvent::Kind::kChunk:
       break;
   }
-  if (e.prompt_tokens >= 0) s.out.usage.prompt_tokens = e.prompt_tokens;
-  if (e.completion_tokens >= 0) s.out.usage.completion_tokens = e.completion_tokens;
+  if (e.usage.is_object()) s.out.usage.reported = std::move(e.usage);
+  if (!e.system_fingerprint.empty()) s.out.fingerprint = e.system_fingerprint;
+  if (!e.model.empty()) s.out.model = e.model;
   if (!e.finish_reason.empty()) s.out.finish_reason = e.finish_reason;
-  if (!e.text.empty()) {
-    ++s.deltas;
-    s.out.delivered += e.text.size();
-    if (s.events.on_delta) s.events.on_delta(e.text);
-  }
+  if (e.text.empty() && e.choices.is_null()) return;  // a role, usage, or nothing at all
+  if (e.output_bytes > 0) ++s.deltas;
+  s.out.delivered += e.output_bytes;
+  s.out.forwarded = true;
+  if (s.events.on_delta)
+    s.events.on_delta({e.text, e.choices.is_null() ? nullptr : &e.choices, e.output_bytes});
 }
 
 void OpenAiBackend::onDone(StreamId id, const http::Result& result) {
   auto it = streams_.find(id);
-  if (it == streams_.end() || it->second->ended) return;
+  if (it == streams_.end()) return;
   Stream& s = *it->second;
   s.transfer = 0;  // finished: nothing left to cancel
+  if (s.draining) {
+    if (!s.finish)
+      streams_.erase(it);  // on_end has run: the stream is done with
+    else
+      s.draining = false;  // it goes once on_end has run
+    return;
+  }
+  if (s.ended) return;
   ChatOutcome out = s.out;
   out.http_status = result.status;
   if (!result.ok && !result.connected) {
@@ -202,12 +227,34 @@ void OpenAiBackend::onDone(StreamId id, const http::Result& result) {
   end(id, std::move(out));
 }
 
-void OpenAiBackend::end(StreamId id, ChatOutcome outcome) {
+void OpenAiBackend::end(StreamId id, ChatOutcome outcome, bool drain) {
   auto it = streams_.find(id);
   if (it == streams_.end() || it->second->ended) return;
   Stream& s = *it->second;
   s.ended = true;
-  if (s.transfer) http_.cancel(s.transfer);
+  if (drain && s.transfer) {
+    s.draining = true;
+    s.drain_timer = loop_.after(options_.drain_timeout, [this, id] {
+      auto it = streams_.find(id);
+      if (it == streams_.end()) return;
+      if (it->second->transfer) http_.cancel(it->second->transfer);
+      it->second->transfer = 0;
+      it->second->draining = false;
+      if (!it->second->finish) streams_.erase(it);
+    });
+  } else if (s.transfer) {
+    http_.cancel(s.transfer);
+    s.transfer = 0;
+  }
+  const json& reported = outcome.usage.reported;
+  if (reported.is_object()) {
+    for (auto [key, field] : {std::pair{"prompt_tokens", &outcome.usage.prompt_tokens},
+                              std::pair{"completion_tokens", &outcome.usage.completion_tokens}}) {
+      auto v = reported.find(key);
+      if (v != reported.end() && v->is_number_integer() && v->get<int64_t>() >= 0)
+        *field = v->get<int64_t>();
+    }
+  }
   if (outcome.usage.completion_tokens < 0 && s.deltas > 0) {
     outcome.usage.completion_tokens = s.deltas;  // OpenAI-style servers send a token a chunk
     outcome.usage.counted = true;
@@ -218,7 +265,12 @@ void OpenAiBackend::end(StreamId id, ChatOutcome outcome) {
     auto it = streams_.find(id);
     if (it == streams_.end()) return;
     auto on_end = std::move(it->second->events.on_end);
-    streams_.erase(it);  // (a callback may cancel its own registration)
+    // Still reading to the end of its response: it goes when that ends (onDone).
+    if (it->second->draining) {
+      it->second->events = {};
+    } else {
+      streams_.erase(it);  // (a callback may cancel its own registration)
+    }
     if (on_end) on_end(outcome);
   });
 }

@@ -12,10 +12,14 @@
 namespace sb::inference {
 
 struct OpenAiOptions {
-  std::string base_url;  // "http://host:8000": /v1/chat/completions is appended
-  std::string api_key;   // sent as a Bearer token when set; never logged
+  std::string
+      base_url;         // "http://host:8000" or "http://host:8000/v1": /v1/chat/completions follows
+  std::string api_key;  // sent as a Bearer token when set; never logged
   Millis connect_timeout{2000};
   Millis probe_timeout{5000};
+  // After `data: [DONE]`, how long the rest of the response (the chunked terminator) may take
+  // before the connection is closed instead of kept for the next request.
+  Millis drain_timeout{2000};
   size_t max_error_body = size_t{64} << 10;  // of a non-200 answer, kept for its message
   size_t max_event_bytes = 1 << 20;          // one SSE event
   std::string default_model{};  // sent when a request names none (servers such as vLLM want one)
@@ -40,8 +44,9 @@ class OpenAiBackend : public ChatBackend {
   void onData(StreamId id, long status, std::string_view bytes);
   void onDone(StreamId id, const http::Result& result);
   void onEvent(StreamId id, Stream& s, const http::SseEvent& event);
-  // Ends the stream: its transfer goes, on_end runs after the current callbacks return.
-  void end(StreamId id, ChatOutcome outcome);
+  // Ends the stream: on_end runs after the current callbacks return. Its transfer is
+  // cancelled, or with `drain` (a finished answer) read to its end so the connection is kept.
+  void end(StreamId id, ChatOutcome outcome, bool drain = false);
 
   struct Probe;
 

@@ -182,7 +182,7 @@ TEST(Inference, AStreamBrokenAfterTheFirstTokenIsNotRetried) {
   o.deadline = 10s;
   auto r = client->call("infer", "chat", chatBody("hello"), o);
   EXPECT_EQ(r.status.code, ErrorCode::kUnavailable);
-  EXPECT_NE(r.status.message.find("7 bytes of text were delivered"), std::string::npos)
+  EXPECT_NE(r.status.message.find("7 bytes of output were delivered"), std::string::npos)
       << r.status.message;
   EXPECT_EQ(chatText(r), "Partial");  // what was delivered stays delivered, never duplicated
   EXPECT_EQ(good_hits, 0);
@@ -513,6 +513,105 @@ TEST(Inference, TheConnectTimeoutEndsAnUnansweredConnect) {
       << r.status.message;
   close(filler);
   close(listener);
+}
+
+}  // namespace
+}  // namespace sb::test
+
+namespace sb::test {
+namespace {
+
+// A reasoning model thinks longer than the first-token timeout before its first word: the
+// reasoning is output, so the request is neither timed out nor sent again elsewhere, and
+// it reaches the caller (in `choices`, with the text after it in `delta`).
+TEST(Inference, ReasoningCountsAsTheFirstToken) {
+  std::atomic<int> hits{0};
+  FakeHttp thinker([&](FakeHttp::Exchange& ex) {
+    ++hits;
+    ex.write(kSseHead);
+    for (int i = 0; i < 6; ++i) {
+      ex.write(
+          sseEvent({{"choices", {{{"index", 0}, {"delta", {{"reasoning_content", "step "}}}}}}}));
+      std::this_thread::sleep_for(100ms);  // the backend's pace, 600 ms > the 300 ms timeout
+    }
+    ex.write(sseChunk("42", "stop"));
+    ex.write("data: [DONE]\n\n");
+  });
+  Bus bus;
+  auto d = startDispatch(bus, "infer",
+                         {"--llm-backend", "kind=openai,url=" + thinker.base(), "--llm-backend",
+                          "kind=openai,url=" + thinker.base() + ",name=second",
+                          "--first-token-timeout-ms", "300", "--idle-timeout-ms", "5000"});
+  auto client = bus.client();
+  CallOptions o;
+  o.deadline = 10s;
+  auto r = client->call("infer", "chat", chatBody("think"), o);
+  ASSERT_TRUE(r.status.ok()) << r.status.message;
+  EXPECT_EQ(hits, 1);
+  std::string reasoning;
+  for (const auto& c : r.chunks) {
+    json j = unpackJsonValue(c);
+    if (j.contains("choices")) reasoning += j["choices"][0]["delta"].value("reasoning_content", "");
+  }
+  EXPECT_EQ(reasoning, "step step step step step step ");
+  EXPECT_EQ(chatText(r), "42");
+}
+
+// A backend answering 401 (a wrong key) or 404 (a model it does not serve) is the backend's
+// set-up at fault: the request goes elsewhere, the backend counts failures and cools down
+// like a failing one, and the log says what to check.
+TEST(Inference, UnauthorisedOrModelNotFoundBackendsLeaveRotation) {
+  for (int status : {401, 404}) {
+    std::atomic<int> bad_hits{0};
+    FakeHttp bad([&](FakeHttp::Exchange& ex) {
+      ++bad_hits;
+      answer(ex, status);
+    });
+    FakeHttp good(streamHello);
+    Bus bus;
+    auto d = startDispatch(
+        bus, "infer",
+        {"--llm-backend", "kind=openai,url=" + bad.base() + ",name=bad", "--llm-backend",
+         "kind=openai,url=" + good.base() + ",name=good,backup", "--max-fails", "2"});
+    auto client = bus.client();
+    CallOptions o;
+    o.deadline = 10s;
+    for (int i = 0; i < 4; ++i) {
+      auto r = client->call("infer", "chat", chatBody("hi"), o);
+      ASSERT_TRUE(r.status.ok()) << status << ": " << r.status.message;
+      EXPECT_EQ(replyOf(r)["backend"], "good");
+    }
+    EXPECT_EQ(bad_hits, 2) << status;  // then cooled down
+    EXPECT_NE(d.log().find("backend bad refused chat"), std::string::npos) << d.log();
+  }
+}
+
+// An API-key variable that is named but not set stops the worker at start-up, saying which.
+TEST(Inference, AMissingApiKeyVariableIsAStartUpError) {
+  auto p = Process::start("sb-inference-dispatch",
+                          {"--router", "tcp://127.0.0.1:1", "--llm-backend",
+                           "kind=openai,url=http://127.0.0.1:1,api_key_env=SB_TEST_UNSET_KEY"},
+                          {}, false);
+  EXPECT_EQ(p.awaitExit(10s), 2);
+  EXPECT_NE(p.log().find("$SB_TEST_UNSET_KEY is not set"), std::string::npos) << p.log();
+}
+
+// One access-log line per request, with the backend, model, status and token counts.
+TEST(Inference, EachRequestHasAnAccessLogLine) {
+  FakeHttp good(streamHello);
+  Bus bus;
+  auto d = startDispatch(bus, "infer",
+                         {"--llm-backend", "kind=openai,url=" + good.base() + ",name=good"});
+  auto client = bus.client();
+  CallOptions o;
+  o.model = "llama";
+  ASSERT_TRUE(client->call("infer", "chat", chatBody("secret words"), o).status.ok());
+  std::string log = d.log();
+  EXPECT_NE(log.find("access op=chat"), std::string::npos) << log;
+  EXPECT_NE(log.find("model=llama backend=good status=stop prompt_tokens=3 completion_tokens=2"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("secret words"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "fake_http.h"
 #include "openai_backend.h"
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using test::errorAnswer;
 using test::FakeHttp;
+using test::kSseChunkedHead;
 using test::kSseHead;
 using test::sseChunk;
 
@@ -31,7 +33,7 @@ Streamed stream(const std::string& base, ChatRequest req = {"m", {{"messages", j
   http::HttpClient http(loop);
   OpenAiBackend backend(loop, http, {base, "secret", 2000ms});
   Streamed run;
-  backend.start(req, {[&](std::string_view t) { run.text.append(t); },
+  backend.start(req, {[&](const ChatDelta& d) { run.text.append(d.text); },
                       [&](const ChatOutcome& o) {
                         run.outcome = o;
                         run.ended = true;
@@ -81,9 +83,11 @@ TEST(OpenAiBackend, ErrorStatusesAreClassifiedWithTheBackendsMessage) {
     int status;
     ChatFailure failure;
   };
-  for (Case c : {Case{400, ChatFailure::kRejected}, Case{404, ChatFailure::kRejected},
-                 Case{408, ChatFailure::kRetryable}, Case{429, ChatFailure::kRetryable},
-                 Case{500, ChatFailure::kRetryable}, Case{503, ChatFailure::kRetryable}}) {
+  for (Case c : {Case{400, ChatFailure::kRejected}, Case{422, ChatFailure::kRejected},
+                 Case{401, ChatFailure::kRefused}, Case{403, ChatFailure::kRefused},
+                 Case{404, ChatFailure::kRefused}, Case{408, ChatFailure::kRetryable},
+                 Case{429, ChatFailure::kRetryable}, Case{500, ChatFailure::kRetryable},
+                 Case{503, ChatFailure::kRetryable}}) {
     FakeHttp server([&](FakeHttp::Exchange& ex) { ex.write(errorAnswer(c.status, "nope")); });
     Streamed r = stream(server.base());
     ASSERT_TRUE(r.ended) << c.status;
@@ -143,7 +147,7 @@ TEST(OpenAiBackend, CancelFromADeltaClosesTheBackendConnection) {
   OpenAiBackend backend(loop, http, {server.base(), "", 2000ms});
   bool ended = false;
   ChatBackend::StreamId id = 0;
-  id = backend.start({"m", json::object()}, {[&](std::string_view) { backend.cancel(id); },
+  id = backend.start({"m", json::object()}, {[&](const ChatDelta&) { backend.cancel(id); },
                                              [&](const ChatOutcome&) { ended = true; }});
   auto until = SteadyClock::now() + 10s;
   while (!served && SteadyClock::now() < until) loop.runOnce(20ms);
@@ -197,6 +201,120 @@ TEST(OpenAiBackend, AnUnnamedModelIsTheBackendsDefault) {
     else
       EXPECT_EQ(seen["model"], fallback);
   }
+}
+
+// Finished answers leave their connection open for the next request (keep-alive): the
+// transfer reads to the chunked terminator after [DONE] instead of being cut there. The base
+// URL may end in /v1 (as OpenAI's own does) without doubling it.
+TEST(OpenAiBackend, ConnectionsAreReusedAndABaseUrlMayEndInV1) {
+  std::vector<std::string> paths;
+  std::mutex mu;
+  FakeHttp server([&](FakeHttp::Exchange& ex) {
+    {
+      std::lock_guard lock(mu);
+      paths.push_back(ex.path);
+    }
+    ex.keep_alive = true;
+    ex.write(kSseChunkedHead);
+    ex.write(test::chunked(sseChunk("ok", "stop")));
+    ex.write(test::chunked("data: [DONE]\n\n"));
+    ex.write(test::chunked(""));
+  });
+  EventLoop loop;
+  http::HttpClient http(loop);
+  OpenAiBackend backend(loop, http, {server.base() + "/v1/", "", 2000ms});
+  for (int i = 0; i < 5; ++i) {
+    bool ended = false;
+    ChatOutcome out;
+    backend.start({"m", {{"messages", json::array()}}}, {nullptr, [&](const ChatOutcome& o) {
+                                                           out = o;
+                                                           ended = true;
+                                                         }});
+    auto until = SteadyClock::now() + 10s;
+    while (!ended && SteadyClock::now() < until) loop.runOnce(20ms);
+    ASSERT_TRUE(ended);
+    EXPECT_EQ(out.failure, ChatFailure::kNone) << out.message;
+    // The rest of the response (the terminator) is read before the next request goes out.
+    until = SteadyClock::now() + 10s;
+    while (http.active() > 0 && SteadyClock::now() < until) loop.runOnce(20ms);
+  }
+  EXPECT_EQ(server.requests(), 5u);
+  EXPECT_EQ(server.connections(), 1u);
+  std::lock_guard lock(mu);
+  for (const auto& p : paths) EXPECT_EQ(p, "/v1/chat/completions");
+}
+
+// What OpenAI streams besides text reaches the caller whole: tool calls (arguments in
+// pieces), reasoning, several choices with their index, logprobs, the fingerprint and the
+// backend's usage with its details.
+TEST(OpenAiBackend, RichChunksArriveWithEveryChoice) {
+  FakeHttp server([&](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead);
+    ex.write(
+        test::sseEvent({{"choices", {{{"index", 0}, {"delta", {{"reasoning_content", "Hmm"}}}}}}}));
+    json call0 = {{"index", 0},
+                  {"id", "call_1"},
+                  {"type", "function"},
+                  {"function", {{"name", "weather"}, {"arguments", "{\"ci"}}}};
+    json call1 = {{"index", 0}, {"function", {{"arguments", "ty\":\"Oslo\"}"}}}};
+    ex.write(test::sseEvent({{"choices", {{{"index", 0}, {"delta", {{"tool_calls", {call0}}}}}}}}));
+    ex.write(test::sseEvent({{"choices", {{{"index", 0}, {"delta", {{"tool_calls", {call1}}}}}}}}));
+    ex.write(
+        test::sseEvent({{"system_fingerprint", "fp_1"},
+                        {"choices",
+                         {{{"index", 1},
+                           {"delta", {{"content", "B"}}},
+                           {"logprobs", {{"content", {{{"token", "B"}, {"logprob", -0.5}}}}}}}}}}));
+    ex.write(test::sseEvent(
+        {{"choices",
+          {{{"index", 0}, {"delta", json::object()}, {"finish_reason", "tool_calls"}},
+           {{"index", 1}, {"delta", json::object()}, {"finish_reason", "stop"}}}}}));
+    ex.write(test::sseEvent({{"choices", json::array()},
+                             {"usage",
+                              {{"prompt_tokens", 7},
+                               {"completion_tokens", 4},
+                               {"total_tokens", 11},
+                               {"prompt_tokens_details", {{"cached_tokens", 5}}}}}}));
+    ex.write("data: [DONE]\n\n");
+  });
+  EventLoop loop;
+  http::HttpClient http(loop);
+  OpenAiBackend backend(loop, http, {server.base(), "", 2000ms});
+  std::vector<json> chunks;
+  std::vector<size_t> output;
+  ChatOutcome out;
+  bool ended = false;
+  backend.start({"m", {{"messages", json::array()}, {"n", 2}}},
+                {[&](const ChatDelta& d) {
+                   ASSERT_NE(d.choices, nullptr);  // none of these is plain text
+                   chunks.push_back(*d.choices);
+                   output.push_back(d.output_bytes);
+                 },
+                 [&](const ChatOutcome& o) {
+                   out = o;
+                   ended = true;
+                 }});
+  auto until = SteadyClock::now() + 10s;
+  while (!ended && SteadyClock::now() < until) loop.runOnce(20ms);
+  ASSERT_TRUE(ended);
+  ASSERT_EQ(out.failure, ChatFailure::kNone) << out.message;
+  ASSERT_EQ(chunks.size(), 5u);
+  EXPECT_EQ(chunks[0][0]["delta"]["reasoning_content"], "Hmm");
+  EXPECT_EQ(output[0], 3u);  // reasoning is output (it starts the first-token clock)
+  std::string args =
+      chunks[1][0]["delta"]["tool_calls"][0]["function"]["arguments"].get<std::string>() +
+      chunks[2][0]["delta"]["tool_calls"][0]["function"]["arguments"].get<std::string>();
+  EXPECT_EQ(json::parse(args), json({{"city", "Oslo"}}));
+  EXPECT_EQ(chunks[1][0]["delta"]["tool_calls"][0]["id"], "call_1");
+  EXPECT_EQ(chunks[3][0]["index"], 1);
+  EXPECT_EQ(chunks[3][0]["logprobs"]["content"][0]["token"], "B");
+  EXPECT_EQ(chunks[4][1]["finish_reason"], "stop");
+  EXPECT_EQ(output[4], 0u);  // finish reasons only
+  EXPECT_EQ(out.finish_reason, "tool_calls");
+  EXPECT_EQ(out.fingerprint, "fp_1");
+  EXPECT_EQ(out.usage.prompt_tokens, 7);
+  EXPECT_EQ(out.usage.reported["prompt_tokens_details"]["cached_tokens"], 5);
+  EXPECT_FALSE(out.usage.counted);
 }
 
 }  // namespace

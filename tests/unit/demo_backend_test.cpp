@@ -24,7 +24,7 @@ Streamed run(const ChatRequest& req, DemoOptions o = {0ms, 100000, 8, 4096}) {
   EventLoop loop;
   DemoBackend demo(loop, o);
   Streamed s;
-  demo.start(req, {[&](std::string_view t) { s.deltas.emplace_back(t); },
+  demo.start(req, {[&](const ChatDelta& d) { s.deltas.emplace_back(d.text); },
                    [&](const ChatOutcome& out) {
                      s.outcome = out;
                      s.ended = true;
@@ -69,7 +69,7 @@ TEST(DemoBackend, CancelStopsTheStreamWithoutEnding) {
   int deltas = 0;
   bool ended = false;
   ChatBackend::StreamId id = 0;
-  id = demo.start(request("cancel me"), {[&](std::string_view) {
+  id = demo.start(request("cancel me"), {[&](const ChatDelta&) {
                                            if (++deltas == 2) demo.cancel(id);
                                          },
                                          [&](const ChatOutcome&) { ended = true; }});
