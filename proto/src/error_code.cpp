@@ -6,13 +6,14 @@
 namespace sb::proto {
 namespace {
 
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 12> kNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 13> kNames{{
     {ErrorCode::kOk, "OK"},
     {ErrorCode::kCancelled, "CANCELLED"},
     {ErrorCode::kUnknown, "UNKNOWN"},
     {ErrorCode::kInvalidArgument, "INVALID_ARGUMENT"},
     {ErrorCode::kDeadlineExceeded, "DEADLINE_EXCEEDED"},
     {ErrorCode::kNotFound, "NOT_FOUND"},
+    {ErrorCode::kPermissionDenied, "PERMISSION_DENIED"},
     {ErrorCode::kResourceExhausted, "RESOURCE_EXHAUSTED"},
     {ErrorCode::kFailedPrecondition, "FAILED_PRECONDITION"},
     {ErrorCode::kUnimplemented, "UNIMPLEMENTED"},

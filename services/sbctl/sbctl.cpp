@@ -143,7 +143,7 @@ int run(int argc, char** argv) {
   }
   if (*chat) {
     turn.deadline = Millis(deadline_ms);
-    auto r = chatTurn(client, turn, chat_text, [](std::string_view token) {
+    auto r = runChatTurn(context, router, turn, chat_text, [](std::string_view token) {
       std::cout << token << std::flush;  // as it arrives
     });
     std::cout << "\n";

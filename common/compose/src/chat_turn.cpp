@@ -9,6 +9,7 @@ namespace sb {
 
 using json = nlohmann::json;
 using proto::ErrorCode;
+using proto::Kind;
 using proto::Status;
 
 namespace {
@@ -22,66 +23,136 @@ std::string opId() {
   return buf;
 }
 
+Status statusOf(const Incoming& in) {
+  return in.kind == Kind::kError ? Status::error(in.code, in.message) : Status{};
+}
+
 }  // namespace
 
-ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& o, const std::string& text,
-                        const std::function<void(std::string_view)>& on_token) {
+ChatTurn::ChatTurn(AsyncClient& client, ChatTurnOptions options, json messages, json params,
+                   Events events)
+    : client_(client),
+      options_(std::move(options)),
+      messages_(std::move(messages)),
+      params_(params.is_object() ? std::move(params) : json::object()),
+      events_(std::move(events)) {}
+
+ChatTurn::~ChatTurn() { cancel(); }
+
+void ChatTurn::cancel() {
+  if (inflight_) client_.cancel(inflight_);
+  inflight_ = 0;
+  events_ = {};
+}
+
+CallOptions ChatTurn::callOptions() const {
+  CallOptions o;
+  o.deadline = options_.deadline;
+  o.idempotent = true;  // reads, and writes with an operation id
+  return o;
+}
+
+void ChatTurn::start() { getHistory(); }
+
+void ChatTurn::getHistory() {
+  inflight_ =
+      client_.send("session", "session.get",
+                   packJsonValue({{"id", options_.session}, {"last", options_.history}}),
+                   callOptions(), [this](const Incoming& in) {
+                     if (in.kind == Kind::kChunk) return;
+                     inflight_ = 0;
+                     if (in.kind == Kind::kError && in.code == ErrorCode::kNotFound)
+                       return create();
+                     if (in.kind == Kind::kError) return finish(statusOf(in));
+                     json s = unpackJsonValue(in.body);
+                     json history = json::array();
+                     if (s.is_object() && s.contains("messages") && s["messages"].is_array()) {
+                       for (auto& m : s["messages"]) {
+                         if (m.is_object() && m.contains("role")) history.push_back(std::move(m));
+                       }
+                     }
+                     infer(std::move(history));
+                   });
+}
+
+void ChatTurn::create() {
+  inflight_ = client_.send(
+      "session", "session.create", packJsonValue({{"id", options_.session}, {"op_id", opId()}}),
+      callOptions(), [this](const Incoming& in) {
+        if (in.kind == Kind::kChunk) return;
+        inflight_ = 0;
+        // FAILED_PRECONDITION: created meanwhile, which is fine.
+        if (in.kind == Kind::kError && in.code != ErrorCode::kFailedPrecondition)
+          return finish(statusOf(in));
+        infer(json::array());
+      });
+}
+
+void ChatTurn::infer(json history) {
+  result_.history = history.size();
+  json body = params_;
+  json all = std::move(history);
+  for (const auto& m : messages_) all.push_back(m);
+  body["messages"] = std::move(all);
+  CallOptions o = callOptions();
+  o.model = options_.model;
+  o.idempotent = false;  // a stream is never re-dispatched
+  inflight_ = client_.send("infer", "chat", packJsonValue(body), o, [this](const Incoming& in) {
+    if (in.kind == Kind::kChunk) {
+      completion_.add(unpackJsonValue(in.body));
+      if (events_.on_chunk) events_.on_chunk(in);
+      return;
+    }
+    inflight_ = 0;
+    if (in.kind == Kind::kError) return finish(statusOf(in));
+    result_.reply = unpackJsonValue(in.body);
+    result_.assistant = completion_.message();
+    append();
+  });
+}
+
+void ChatTurn::append() {
+  json stored = messages_;
+  stored.push_back(result_.assistant);
+  json body = {{"id", options_.session}, {"op_id", opId()}, {"messages", std::move(stored)}};
+  inflight_ = client_.send(
+      "session", "session.append", packJsonValue(body), callOptions(), [this](const Incoming& in) {
+        if (in.kind == Kind::kChunk) return;
+        inflight_ = 0;
+        Status st = statusOf(in);
+        if (!st.ok()) st = Status::error(st.code, "the reply was not saved: " + st.message);
+        finish(st);
+      });
+}
+
+void ChatTurn::finish(Status status) {
+  result_.status = std::move(status);
+  auto done = std::move(events_.on_done);
+  events_ = {};
+  if (done) done(std::move(result_));  // (may destroy this turn)
+}
+
+ChatTurnResult runChatTurn(zmq::context_t& context, const std::string& router,
+                           const ChatTurnOptions& options, const std::string& text,
+                           const std::function<void(std::string_view)>& on_token) {
+  EventLoop loop;
+  AsyncClient client(context, loop, router);
   ChatTurnResult out;
-  CallOptions opts;
-  opts.deadline = o.deadline;
-  opts.idempotent = true;  // reads, and an append with an operation id
-  // 1. History (a new session starts empty).
-  json messages = json::array();
-  auto got = client.call("session", "session.get",
-                         packJsonValue({{"id", o.session}, {"last", o.history}}), opts);
-  if (got.status.code == ErrorCode::kNotFound) {
-    auto made = client.call("session", "session.create",
-                            packJsonValue({{"id", o.session}, {"op_id", opId()}}), opts);
-    if (!made.status.ok() && made.status.code != ErrorCode::kFailedPrecondition) {
-      out.status = made.status;  // (FAILED_PRECONDITION: created meanwhile, which is fine)
-      return out;
-    }
-  } else if (!got.status.ok()) {
-    out.status = got.status;
-    return out;
-  } else {
-    json s = unpackJsonValue(got.body);
-    if (s.is_object() && s.contains("messages") && s["messages"].is_array()) {
-      for (const auto& m : s["messages"]) {
-        if (m.is_object() && m.contains("role") && m.contains("content"))
-          messages.push_back({{"role", m["role"]}, {"content", m["content"]}});
-      }
-    }
-  }
-  json user = {{"role", "user"}, {"content", text}};
-  messages.push_back(user);
-  // 2. The model, streamed.
-  CallOptions chat = opts;
-  chat.model = o.model;
-  chat.idempotent = false;  // a stream is never re-dispatched
-  auto r = client.call("infer", "chat", packJsonValue({{"messages", messages}}), chat,
-                       [&](const Incoming& in) {
-                         json c = unpackJsonValue(in.body);
-                         if (!c.is_object() || !c.contains("delta") || !c["delta"].is_string())
-                           return;
-                         const std::string& d = c["delta"].get_ref<const std::string&>();
-                         out.reply += d;
-                         if (on_token) on_token(d);
-                       });
-  if (!r.status.ok()) {
-    out.status = r.status;
-    return out;
-  }
-  json done = unpackJsonValue(r.body);
-  if (done.is_object() && done.contains("usage")) out.usage = done["usage"];
-  // 3. Both messages in one atomic append.
-  json append = {{"id", o.session},
-                 {"op_id", opId()},
-                 {"messages", {user, {{"role", "assistant"}, {"content", out.reply}}}}};
-  auto a = client.call("session", "session.append", packJsonValue(append), opts);
-  if (!a.status.ok()) {
-    out.status = Status::error(a.status.code, "the reply was not saved: " + a.status.message);
-  }
+  bool done = false;
+  ChatTurn turn(client, options, json::array({{{"role", "user"}, {"content", text}}}),
+                json::object(),
+                {[&](const Incoming& chunk) {
+                   json c = unpackJsonValue(chunk.body);
+                   if (on_token && c.is_object() && c.contains("delta") && c["delta"].is_string())
+                     on_token(c["delta"].get_ref<const std::string&>());
+                 },
+                 [&](ChatTurnResult r) {
+                   out = std::move(r);
+                   done = true;
+                   loop.stop();
+                 }});
+  turn.start();
+  if (!done) loop.run();
   return out;
 }
 

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
-#include "sb/bus/client.h"
+#include "sb/bus/async_client.h"
+#include "sb/compose/completion.h"
 
 namespace sb {
 
@@ -19,17 +21,58 @@ struct ChatTurnOptions {
 
 struct ChatTurnResult {
   proto::Status status;
-  std::string reply;  // the assistant's text
-  nlohmann::json usage = nlohmann::json::object();
+  nlohmann::json reply;      // the infer reply (finish_reason, usage, backend, ...)
+  nlohmann::json assistant;  // the assistant message as stored (content, tool_calls, ...)
+  size_t history = 0;        // stored messages sent as context
 };
 
-// One chat turn composed over the bus, for sbctl and (later) the HTTP edge: session.get for the
-// history (the session is created on first use), infer chat with the history plus the user's
-// text (tokens reach `on_token` as they arrive), then one atomic session.append of the user's
-// and the assistant's messages, with an operation id so a retried append cannot store them
-// twice. A failed inference appends nothing. State lives in the session service, so any
-// dispatch process can serve the next turn.
-ChatTurnResult chatTurn(Client& client, const ChatTurnOptions& options, const std::string& text,
-                        const std::function<void(std::string_view)>& on_token);
+// One chat turn composed over the bus, for the HTTP edge and sbctl: session.get for the
+// history (the session is created on first use), infer chat with the history plus this
+// turn's messages (each chunk reaches `on_chunk` as it arrives), then one atomic
+// session.append of the turn's messages and the assistant's answer, with an operation id so a
+// retried append cannot store them twice. A failed inference appends nothing. State lives in
+// the session service, so any edge and any dispatch process can serve the next turn.
+//
+// Runs on the client's event loop. Destroying the turn (or cancel()) cancels the request in
+// flight and calls nothing back.
+class ChatTurn {
+ public:
+  struct Events {
+    std::function<void(const Incoming& chunk)> on_chunk;
+    std::function<void(ChatTurnResult result)> on_done;  // exactly once, unless cancelled
+  };
+  // `messages`: this turn's messages (an array of maps with `role`); `params`: the rest of
+  // the request for the model (temperature, tools, n, ...).
+  ChatTurn(AsyncClient& client, ChatTurnOptions options, nlohmann::json messages,
+           nlohmann::json params, Events events);
+  ~ChatTurn();
+  ChatTurn(const ChatTurn&) = delete;
+  ChatTurn& operator=(const ChatTurn&) = delete;
+
+  void start();
+  void cancel();
+
+ private:
+  void getHistory();
+  void create();
+  void infer(nlohmann::json history);
+  void append();
+  void finish(proto::Status status);
+  CallOptions callOptions() const;
+
+  AsyncClient& client_;
+  ChatTurnOptions options_;
+  nlohmann::json messages_, params_;
+  Events events_;
+  CompletionBuilder completion_;
+  ChatTurnResult result_;
+  uint64_t inflight_ = 0;  // the bus request in flight, 0 when none
+};
+
+// The same turn for a command line (sbctl): one user text, run to its end on a loop of its
+// own; tokens of choice 0 reach `on_token` as they arrive.
+ChatTurnResult runChatTurn(zmq::context_t& context, const std::string& router,
+                           const ChatTurnOptions& options, const std::string& text,
+                           const std::function<void(std::string_view)>& on_token);
 
 }  // namespace sb

@@ -1,0 +1,124 @@
+#include "edge_config.h"
+
+#include <spdlog/spdlog.h>
+
+#include "edge_service.h"
+#include "sb/core/config.h"
+#include "sb/core/signals.h"
+
+namespace sb::edge {
+
+namespace {
+
+// "host:port", "[v6]:port" or ":port" (all addresses) -> host and port.
+bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string h = text.substr(0, colon), p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty() || h == "*") h = "0.0.0.0";
+  char* end = nullptr;
+  unsigned long v = std::strtoul(p.c_str(), &end, 10);
+  if (p.empty() || *end || v > 65535) return false;
+  host = h;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
+  CLI::App app{"Switchboard HTTP edge: the OpenAI-compatible API in front of the bus", "sb-edge"};
+  std::string listen = "127.0.0.1:8080";
+  app.add_option("--listen", listen, "Address and port to serve HTTP on (0.0.0.0:8080 for all)")
+      ->capture_default_str();
+  app.add_option("--router", c.edge.router, "Router client endpoint")->capture_default_str();
+  int64_t request_ms = c.edge.request_timeout.count(), keepalive_ms = c.edge.keepalive.count(),
+          header_ms = c.http.header_timeout.count(), models_ms = c.edge.models_refresh.count(),
+          retry_ms = c.edge.retry_after.count();
+  app.add_option("--request-timeout-ms", request_ms, "Longest a chat request may take")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--keepalive-ms", keepalive_ms,
+                 "SSE comment (': keep-alive') interval while a stream waits for its first token")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", header_ms,
+                 "Longest wait for a request's headers (slow clients are cut)")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--idle-timeout-s", c.http.idle_timeout_s,
+                 "A connection with no traffic is closed")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--max-body", c.http.max_body, "Largest request body (bytes): 413 beyond")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", c.http.max_header,
+                 "Request line and headers together (bytes): 431 beyond")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--max-connections", c.http.max_connections, "Open connections at once")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--max-pending-output", c.http.max_pending_output,
+                 "Bytes a stream may hold for a client that does not read (then it is cut)")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--history", c.edge.history, "Stored messages sent as context in a session turn")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--models-refresh-ms", models_ms, "How often the model list is re-read")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--retry-after-ms", retry_ms, "Suggested wait sent with 429 and 503 answers")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--cors-origin", c.edge.cors_origins,
+                 "A browser origin allowed to call the API (repeat; '*' for any). None: no CORS");
+  bool no_access_log = false;
+  app.add_flag("--no-access-log", no_access_log, "No access-log line per request");
+  addCommonOptions(app, c.common);
+  bindEnvironment(app);
+  if (auto rc = parseCommandLine(app, argc, argv)) return rc;
+  if (!parseListen(listen, c.http.host, c.http.port)) {
+    std::fprintf(stderr, "sb-edge: --listen takes HOST:PORT, not '%s'\n", listen.c_str());
+    return 2;
+  }
+  c.edge.request_timeout = Millis(request_ms);
+  c.edge.keepalive = Millis(keepalive_ms);
+  c.http.header_timeout = Millis(header_ms);
+  c.edge.models_refresh = Millis(models_ms);
+  c.edge.retry_after = Millis(retry_ms);
+  c.edge.access_log = !no_access_log;
+  return std::nullopt;
+}
+
+int runEdge(EdgeConfig& c) {
+  setupLogging("edge", c.common);
+  zmq::context_t context(1);
+  EventLoop loop;
+  AsyncClient bus(context, loop, c.edge.router);
+  EdgeService service(loop, bus, c.edge);
+  http::HttpServer server(loop, c.http,
+                          [&service](const http::ExchangePtr& ex) { service.handle(ex); });
+  if (auto err = server.start()) {
+    spdlog::error("{}", *err);
+    return 1;
+  }
+  service.start();
+  spdlog::info("edge listening on http://{}:{} (OpenAI base URL http://{}:{}/v1), router {}",
+               c.http.host, server.port(), c.http.host, server.port(), c.edge.router);
+  bool stopping = false;
+  auto signals = onTerminationSignal(loop, [&](int) {
+    if (stopping) return;
+    stopping = true;
+    spdlog::info("edge stopping");
+    loop.stop();
+  });
+  notifyReady(c.common.ready_fd, std::to_string(server.port()));
+  loop.run();
+  return 0;
+}
+
+}  // namespace sb::edge

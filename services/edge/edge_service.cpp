@@ -1,0 +1,240 @@
+#include "edge_service.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+namespace sb::edge {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Headers a browser front end (and the official SDKs, x-stainless-*) may send.
+bool allowedRequestHeader(std::string_view h) {
+  static const char* const kAllowed[] = {"authorization",       "content-type",   "x-session-id",
+                                         "openai-organization", "openai-project", "x-request-id",
+                                         "openai-beta",         "accept"};
+  if (h.rfind("x-stainless-", 0) == 0) return true;
+  return std::any_of(std::begin(kAllowed), std::end(kAllowed),
+                     [&](const char* a) { return h == a; });
+}
+
+std::string lowerTrim(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+// Session ids as the session service takes them: 1-128 of A-Z a-z 0-9 . _ : -
+bool validSessionId(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+EdgeService::EdgeService(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options)
+    : loop_(loop), bus_(bus), options_(options), models_(loop, bus, options.models_refresh) {}
+
+EdgeService::~EdgeService() = default;
+
+void EdgeService::start() { models_.start(); }
+
+std::string EdgeService::newRequestId() {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%016llx%08llx",
+                static_cast<unsigned long long>(loop_.random().next()),
+                static_cast<unsigned long long>(next_call_ & 0xffffffff));
+  return buf;
+}
+
+void EdgeService::handle(const http::ExchangePtr& ex) {
+  std::string request_id = newRequestId();
+  http::Headers headers{{"x-request-id", "req_" + request_id}};
+  cors(ex, headers);
+  const std::string& path = ex->path();
+  const std::string& method = ex->method();
+  if (method == "OPTIONS") return preflight(ex, headers);
+  if (path == "/v1/chat/completions" || path == "/chat/completions") {
+    if (method != "POST") {
+      return sendError(
+          ex, headers,
+          {405, "Use POST for " + path, "invalid_request_error", "method_not_allowed", ""});
+    }
+    return chatCompletions(ex, headers, request_id);
+  }
+  if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
+    if (method != "GET" && method != "HEAD") {
+      return sendError(
+          ex, headers,
+          {405, "Use GET for " + path, "invalid_request_error", "method_not_allowed", ""});
+    }
+    return models(ex, headers, path.size() > 11 ? path.substr(11) : "");
+  }
+  sendError(ex, headers,
+            {404, "Unknown request URL: " + method + " " + path, "invalid_request_error",
+             "unknown_url", ""});
+}
+
+void EdgeService::cors(const http::ExchangePtr& ex, http::Headers& headers) const {
+  std::string origin = ex->header("origin");
+  if (origin.empty() || options_.cors_origins.empty()) return;
+  bool any = std::find(options_.cors_origins.begin(), options_.cors_origins.end(), "*") !=
+             options_.cors_origins.end();
+  if (!any && std::find(options_.cors_origins.begin(), options_.cors_origins.end(), origin) ==
+                  options_.cors_origins.end())
+    return;
+  headers.emplace_back("Access-Control-Allow-Origin", any ? "*" : origin);
+  if (!any) headers.emplace_back("Vary", "Origin");
+  headers.emplace_back("Access-Control-Expose-Headers",
+                       "x-request-id, retry-after, retry-after-ms, x-should-retry");
+}
+
+void EdgeService::preflight(const http::ExchangePtr& ex, http::Headers headers) {
+  bool allowed = std::any_of(headers.begin(), headers.end(), [](const auto& h) {
+    return h.first == "Access-Control-Allow-Origin";
+  });
+  if (allowed) {
+    std::string asked = ex->header("access-control-request-headers"), granted;
+    for (size_t at = 0; at <= asked.size();) {
+      size_t comma = asked.find(',', at);
+      if (comma == std::string::npos) comma = asked.size();
+      std::string h = lowerTrim(asked.substr(at, comma - at));
+      if (!h.empty() && allowedRequestHeader(h)) granted += (granted.empty() ? "" : ", ") + h;
+      at = comma + 1;
+    }
+    headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    if (!granted.empty()) headers.emplace_back("Access-Control-Allow-Headers", granted);
+    headers.emplace_back("Access-Control-Max-Age", "600");
+  }
+  ex->respond(204, headers, "");
+  accessLog(ex, {});
+}
+
+void EdgeService::sendJson(const http::ExchangePtr& ex, int status, http::Headers headers,
+                           const json& body) {
+  headers.emplace_back("Content-Type", "application/json");
+  ex->respond(status, headers, body.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers,
+                            const HttpError& e) {
+  if (!e.retryable() && (e.status >= 500 || e.status == 409))
+    headers.emplace_back("x-should-retry", "false");
+  if (e.status == 413 || e.status == 415) headers.emplace_back("Connection", "close");
+  sendJson(ex, e.status, std::move(headers), e.body());
+  accessLog(ex, {});
+}
+
+void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& headers,
+                         std::string id) {
+  models_.list([this, ex, headers, id = std::move(id)](json list) {
+    if (ex->closed()) return;
+    if (id.empty()) {
+      sendJson(ex, 200, headers, list);
+      return accessLog(ex, {});
+    }
+    for (const auto& m : list["data"]) {
+      if (m["id"] == id) {
+        sendJson(ex, 200, headers, m);
+        return accessLog(ex, {});
+      }
+    }
+    sendError(ex, headers, modelNotFound(id));
+  });
+}
+
+void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
+                                  const std::string& request_id) {
+  if (ex->bodyTooLarge()) {
+    return sendError(ex, headers,
+                     {413, "The request body is larger than this server takes",
+                      "invalid_request_error", "request_too_large", ""});
+  }
+  std::string type = lowerTrim(ex->header("content-type"));
+  if (type.rfind("application/json", 0) != 0) {
+    return sendError(ex, headers,
+                     {415, "Content-Type must be application/json", "invalid_request_error",
+                      "unsupported_media_type", ""});
+  }
+  json body = json::parse(ex->body(), nullptr, false);
+  if (body.is_discarded())
+    return sendError(ex, headers, invalidRequest("The body is not valid JSON (or not UTF-8)"));
+  if (!body.is_object())
+    return sendError(ex, headers, invalidRequest("The body must be a JSON object"));
+  ChatCall::Request req;
+  auto model = body.find("model");
+  if (model == body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
+    return sendError(ex, headers, invalidRequest("'model' is required (a string)", "model"));
+  req.model = model->get<std::string>();
+  auto messages = body.find("messages");
+  if (messages == body.end() || !messages->is_array() || messages->empty())
+    return sendError(ex, headers,
+                     invalidRequest("'messages' must be a non-empty array", "messages"));
+  for (const auto& m : *messages) {
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      return sendError(
+          ex, headers,
+          invalidRequest("each message must be an object with a string 'role'", "messages"));
+  }
+  req.messages = std::move(*messages);
+  if (auto s = body.find("stream"); s != body.end() && !s->is_null()) {
+    if (!s->is_boolean())
+      return sendError(ex, headers, invalidRequest("'stream' must be a boolean", "stream"));
+    req.stream = s->get<bool>();
+  }
+  if (auto so = body.find("stream_options"); so != body.end() && so->is_object()) {
+    auto iu = so->find("include_usage");
+    req.include_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
+  }
+  if (auto n = body.find("n"); n != body.end() && !n->is_null()) {
+    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 128)
+      return sendError(ex, headers, invalidRequest("'n' must be an integer from 1 to 128", "n"));
+  }
+  req.session = ex->header("x-session-id");
+  if (!req.session.empty() && !validSessionId(req.session)) {
+    return sendError(
+        ex, headers,
+        invalidRequest("X-Session-Id must be 1-128 of A-Z a-z 0-9 . _ : -", "X-Session-Id"));
+  }
+  for (const char* key : {"model", "messages", "stream", "stream_options"}) body.erase(key);
+  req.params = std::move(body);  // the rest goes to the backend untouched
+  uint64_t id = next_call_++;
+  std::string model_name = req.model;
+  models_.check(
+      model_name, [this, ex, headers, request_id, id, req = std::move(req)](bool served) mutable {
+        if (ex->closed()) return;
+        if (!served) return sendError(ex, headers, modelNotFound(req.model));
+        auto call = std::make_unique<ChatCall>(
+            loop_, bus_, options_, ex, headers, request_id, std::move(req),
+            [this, ex, id](const CallSummary& s) {
+              accessLog(ex, s);
+              auto it = calls_.find(id);
+              if (it == calls_.end()) return;
+              loop_.deleteLater(std::move(it->second));  // (we may be inside its callbacks)
+              calls_.erase(it);
+            });
+        ChatCall* raw = call.get();
+        calls_.emplace(id, std::move(call));
+        raw->start();
+      });
+}
+
+void EdgeService::accessLog(const http::ExchangePtr& ex, const CallSummary& s) const {
+  if (!options_.access_log) return;
+  auto ms = std::chrono::duration_cast<Millis>(loop_.now() - ex->started()).count();
+  spdlog::info(
+      "access {} {} {} status={} key=- model={} prompt_tokens={} completion_tokens={} "
+      "ttft_ms={} duration_ms={}{}",
+      ex->peer(), ex->method(), ex->path(), ex->closed() && !ex->responded() ? 499 : ex->status(),
+      s.model, s.prompt_tokens, s.completion_tokens, s.first_token.count(), ms,
+      ex->closed() && ex->status() == 200 ? " client_closed" : "");
+}
+
+}  // namespace sb::edge

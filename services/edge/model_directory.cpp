@@ -1,0 +1,99 @@
+#include "model_directory.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sb/core/json_body.h"
+
+namespace sb::edge {
+
+using json = nlohmann::json;
+
+ModelDirectory::ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh)
+    : loop_(loop), bus_(bus), refresh_every_(refresh) {}
+
+void ModelDirectory::start() {
+  refresh();
+  timer_ = loop_.every(refresh_every_, [this] { refresh(); });
+}
+
+void ModelDirectory::refresh() {
+  if (inflight_) return;
+  CallOptions o;
+  o.deadline = Millis(2000);
+  inflight_ = bus_.send("router", "status", {}, o, [this](const Incoming& in) {
+    if (in.kind == proto::Kind::kChunk) return;
+    inflight_ = 0;
+    bool ok = in.kind == proto::Kind::kReply;
+    if (ok)
+      apply(unpackJsonValue(in.body));
+    else
+      spdlog::warn("model list: router status failed: {}", in.message);
+    answerWaiting(ok);
+  });
+}
+
+void ModelDirectory::apply(const json& status) {
+  std::map<std::string, int64_t> models;
+  bool any = false;
+  int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(loop_.wallNow().time_since_epoch()).count();
+  auto workers = status.is_object() ? status.find("workers") : status.end();
+  if (status.is_object() && workers != status.end() && workers->is_array()) {
+    for (const json& w : *workers) {
+      if (!w.is_object() || w.value("service", "") != "infer" || w.value("draining", false))
+        continue;
+      auto list = w.find("models");
+      if (list == w.end() || !list->is_array() || list->empty()) {
+        any = true;
+        continue;
+      }
+      for (const json& m : *list) {
+        if (!m.is_string()) continue;
+        auto seen = models_.find(m.get<std::string>());
+        models[m.get<std::string>()] = seen != models_.end() ? seen->second : now_s;
+      }
+    }
+  }
+  models_ = std::move(models);
+  any_model_ = any;
+  loaded_ = true;
+  loaded_at_ = loop_.now();
+}
+
+void ModelDirectory::answerWaiting(bool reachable) {
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& fn : waiting) fn(reachable);
+}
+
+bool ModelDirectory::served(const std::string& model) const {
+  return any_model_ || models_.count(model) > 0;
+}
+
+void ModelDirectory::check(const std::string& model, std::function<void(bool served)> done) {
+  if (loaded_ && served(model)) return done(true);
+  // Just asked: the answer stands (a flood of unknown models does not flood the router).
+  if (loaded_ && loop_.now() - loaded_at_ < Millis(250)) return done(false);
+  waiting_.push_back(
+      [this, model, done = std::move(done)](bool reachable) { done(!reachable || served(model)); });
+  refresh();
+}
+
+json ModelDirectory::modelObject(const std::string& id) const {
+  auto it = models_.find(id);
+  return {{"id", id},
+          {"object", "model"},
+          {"created", it != models_.end() ? it->second : 0},
+          {"owned_by", "switchboard"}};
+}
+
+void ModelDirectory::list(std::function<void(json)> done) {
+  waiting_.push_back([this, done = std::move(done)](bool) {
+    json data = json::array();
+    for (const auto& [id, created] : models_) data.push_back(modelObject(id));
+    done({{"object", "list"}, {"data", std::move(data)}});
+  });
+  refresh();
+}
+
+}  // namespace sb::edge

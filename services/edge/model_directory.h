@@ -1,0 +1,50 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sb/bus/async_client.h"
+
+namespace sb::edge {
+
+// The models the live `infer` workers announce, read from the router's status and kept fresh
+// on an interval. A model not in the list is checked against a fresh status before it is
+// called unknown, so a worker that registered a moment ago is found; a worker that serves
+// any model (it announced none) makes every model served.
+class ModelDirectory {
+ public:
+  ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh);
+
+  void start();
+  // `done(served)`: at once when the model is known, else after a fresh status. When the
+  // router cannot be asked, the model counts as served (the request then gets the bus's own
+  // error).
+  void check(const std::string& model, std::function<void(bool served)> done);
+  // {"object": "list", "data": [{id, object: "model", created, owned_by}]}, after a fresh
+  // status.
+  void list(std::function<void(nlohmann::json)> done);
+
+ private:
+  void refresh();
+  void apply(const nlohmann::json& status);
+  void answerWaiting(bool reachable);
+  bool served(const std::string& model) const;
+  nlohmann::json modelObject(const std::string& id) const;
+
+  EventLoop& loop_;
+  AsyncClient& bus_;
+  Millis refresh_every_;
+  std::map<std::string, int64_t> models_;  // id -> first seen (unix seconds)
+  bool any_model_ = false;
+  bool loaded_ = false;
+  TimePoint loaded_at_{};
+  uint64_t inflight_ = 0;
+  std::vector<std::function<void(bool reachable)>> waiting_;
+  LoopHandle timer_;
+};
+
+}  // namespace sb::edge

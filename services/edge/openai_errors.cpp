@@ -1,0 +1,56 @@
+#include "openai_errors.h"
+
+namespace sb::edge {
+
+using json = nlohmann::json;
+using proto::ErrorCode;
+
+json HttpError::body() const {
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? json(nullptr) : json(param)},
+            {"code", code.empty() ? json(nullptr) : json(code)}}}};
+}
+
+bool HttpError::retryable() const {
+  return status == 408 || status == 409 || status == 429 || status == 503 || status == 504;
+}
+
+HttpError invalidRequest(std::string message, std::string param, std::string code) {
+  return {400, std::move(message), "invalid_request_error", std::move(code), std::move(param)};
+}
+
+HttpError modelNotFound(const std::string& model) {
+  return {404, "The model '" + model + "' is not served here: no live inference worker has it",
+          "invalid_request_error", "model_not_found", "model"};
+}
+
+HttpError fromStatus(const proto::Status& st) {
+  switch (st.code) {
+    case ErrorCode::kInvalidArgument:
+      return {400, st.message, "invalid_request_error", "invalid_request", ""};
+    case ErrorCode::kUnauthenticated:
+      return {401, st.message, "authentication_error", "invalid_api_key", ""};
+    case ErrorCode::kPermissionDenied:
+      return {403, st.message, "permission_error", "permission_denied", ""};
+    case ErrorCode::kNotFound:
+      return {404, st.message, "invalid_request_error", "not_found", ""};
+    case ErrorCode::kFailedPrecondition:
+      return {409, st.message, "invalid_request_error", "conflict", ""};
+    case ErrorCode::kResourceExhausted:
+      return {429, st.message, "rate_limit_error", "rate_limit_exceeded", ""};
+    case ErrorCode::kCancelled:
+      return {499, st.message, "invalid_request_error", "cancelled", ""};
+    case ErrorCode::kUnimplemented:
+      return {501, st.message, "invalid_request_error", "unimplemented", ""};
+    case ErrorCode::kUnavailable:
+      return {503, st.message, "server_error", "service_unavailable", ""};
+    case ErrorCode::kDeadlineExceeded:
+      return {504, st.message, "timeout", "timeout", ""};
+    default:
+      return {500, st.message, "server_error", "internal_error", ""};
+  }
+}
+
+}  // namespace sb::edge

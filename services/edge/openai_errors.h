@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sb/proto/status.h"
+
+namespace sb::edge {
+
+// An error as OpenAI answers it: the HTTP status and {"error": {message, type, param, code}}.
+struct HttpError {
+  int status = 500;
+  std::string message;
+  std::string type = "server_error";
+  std::string code;   // "" -> null
+  std::string param;  // "" -> null
+  nlohmann::json body() const;
+  // Whether the official SDKs should retry it (sent as x-should-retry for 5xx that cannot
+  // succeed again, and 409s).
+  bool retryable() const;
+};
+
+HttpError invalidRequest(std::string message, std::string param = "",
+                         std::string code = "invalid_request");
+HttpError modelNotFound(const std::string& model);
+// The HTTP status and type a bus error stands for: INVALID_ARGUMENT 400, UNAUTHENTICATED 401,
+// PERMISSION_DENIED 403, NOT_FOUND 404, FAILED_PRECONDITION 409, RESOURCE_EXHAUSTED 429,
+// CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, the rest 500.
+HttpError fromStatus(const proto::Status& status);
+
+}  // namespace sb::edge
