@@ -72,8 +72,8 @@ bool ModelDirectory::served(const std::string& model) const {
 
 void ModelDirectory::check(const std::string& model, std::function<void(bool served)> done) {
   if (loaded_ && served(model)) return done(true);
-  // Just asked: the answer stands (a flood of unknown models does not flood the router).
-  if (loaded_ && loop_.now() - loaded_at_ < Millis(250)) return done(false);
+  // (Unknown models wait for the next status; requests arriving meanwhile share it, so the
+  // router sees at most one status request from us at a time.)
   waiting_.push_back(
       [this, model, done = std::move(done)](bool reachable) { done(!reachable || served(model)); });
   refresh();
