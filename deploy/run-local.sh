@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the suite up on this machine: a local redis-server (unless one already answers on
 # 127.0.0.1:6379), the router, a session service, an inference worker with the demo backend
-# (a stand-in for a model, not one) and two echo workers (one of them streams).
+# (a stand-in for a model, not one, served as model "demo"), the OpenAI-compatible HTTP edge
+# on 127.0.0.1:8080 and two echo workers (one of them streams).
 # Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
 # shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
 # this script, which then stops them in that order.
@@ -10,12 +11,15 @@ BIN=${1:-build/bin}
 CLIENTS=${SB_CLIENT_BIND:-tcp://127.0.0.1:5555}
 WORKERS=${SB_WORKER_BIND:-tcp://127.0.0.1:5556}
 REDIS_URL=${SB_REDIS:-redis://127.0.0.1:6379}
+EDGE=${SB_EDGE_LISTEN:-127.0.0.1:8080}
 router_pid=""
+edge_pid=""
 redis_pid=""
 worker_pids=()
 
 stop() {
   trap - INT TERM EXIT
+  [ -n "$edge_pid" ] && kill -TERM "$edge_pid" 2>/dev/null && wait "$edge_pid" 2>/dev/null
   echo "draining workers..."
   for pid in "${worker_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${worker_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -38,8 +42,11 @@ setsid "$BIN/sb-router" --client-bind "$CLIENTS" --worker-bind "$WORKERS" &
 router_pid=$!
 setsid "$BIN/sb-session" --router "$WORKERS" --redis "$REDIS_URL" --name session-1 &
 worker_pids+=($!)
-setsid "$BIN/sb-inference-dispatch" --router "$WORKERS" --name infer-1 &
+setsid "$BIN/sb-inference-dispatch" --router "$WORKERS" --name infer-1 \
+  --llm-backend kind=demo,models=demo,max_conns=64 &
 worker_pids+=($!)
+setsid "$BIN/sb-edge" --router "$CLIENTS" --listen "$EDGE" --cors-origin '*' &
+edge_pid=$!
 setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-1 --capacity 16 &
 worker_pids+=($!)
 setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
@@ -48,7 +55,12 @@ worker_pids+=($!)
 cat <<MSG
 
 Switchboard is up: clients on $CLIENTS, workers on $WORKERS.
+OpenAI-compatible API: base URL http://$EDGE/v1 (any API key; model "demo").
 Try, in another terminal:
+  curl http://$EDGE/v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"demo","messages":[{"role":"user","content":"hi"}],"stream":true}'
+  curl http://$EDGE/v1/chat/completions -H 'Content-Type: application/json' -H 'X-Session-Id: demo' \
+    -d '{"model":"demo","messages":[{"role":"user","content":"remember me"}]}'
   $BIN/sbctl status
   $BIN/sbctl call echo echo '{"hello":"world"}'
   $BIN/sbctl call session session.create '{"id":"demo","user":"me"}'

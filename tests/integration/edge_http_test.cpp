@@ -97,10 +97,10 @@ class EdgeHttp : public ::testing::Test {
     dispatch_ = startDispatch(bus_, "infer",
                               {"--llm-backend", "kind=demo,models=demo,max_conns=64",
                                "--demo-first-token-ms", "0", "--demo-tokens-per-second", "20000"});
-    edge_ = Process::start("sb-edge", {"--router", bus_.frontend(), "--listen", "127.0.0.1:0",
-                                       "--max-body", "65536", "--header-timeout-ms", "1000",
-                                       "--max-pending-output", "65536", "--cors-origin",
-                                       "https://chat.example"});
+    edge_ = Process::start(
+        "sb-edge", {"--router", bus_.frontend(), "--listen", "127.0.0.1:0", "--max-body", "65536",
+                    "--header-timeout-ms", "1000", "--max-pending-output", "65536", "--cors-origin",
+                    "https://chat.example"});
     auto port = edge_.awaitReady(10s);
     ASSERT_TRUE(port.has_value()) << edge_.log();
     port_ = std::stoi(*port);
@@ -125,11 +125,14 @@ TEST_F(EdgeHttp, BadBodiesGetClearErrorsInOpenAisShape) {
   std::string big(70000, 'x');
   for (const Case& c : std::vector<Case>{
            {post("{not json"), 400, "invalid_request"},
-           {post("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}"),
+           {post(
+                "{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\xfe\"}]}"),
             400, "invalid_request"},
            {post("{\"model\":\"demo\"}"), 400, "invalid_request"},
-           {post("{\"model\":\"demo\",\"messages\":[]}", "text/plain"), 415, "unsupported_media_type"},
-           {post("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + big + "\"}]}"),
+           {post("{\"model\":\"demo\",\"messages\":[]}", "text/plain"), 415,
+            "unsupported_media_type"},
+           {post("{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"" + big +
+                 "\"}]}"),
             413, "request_too_large"},
            {post("{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"), 404,
             "model_not_found"},
@@ -150,7 +153,8 @@ TEST_F(EdgeHttp, BadBodiesGetClearErrorsInOpenAisShape) {
 
 TEST_F(EdgeHttp, AHeaderSentOneByteAtATimeIsCut) {
   RawConn slow(port_);
-  std::string request = "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+  std::string request =
+      "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   auto started = SteadyClock::now();
   bool cut = false;
   for (char ch : request) {
@@ -183,7 +187,8 @@ TEST_F(EdgeHttp, TenThousandHeadersAreRefused) {
 
 TEST_F(EdgeHttp, PipelinedRequestsAreAnsweredInOrder) {
   RawConn conn(port_);
-  std::string body = "{\"model\":\"demo\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}";
+  std::string body =
+      "{\"model\":\"demo\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}";
   conn.send(post(body) + kModels + post("{bad"));
   std::string all;
   auto until = SteadyClock::now() + 5s;
@@ -222,7 +227,8 @@ TEST_F(EdgeHttp, AClientThatNeverReadsItsStreamIsCutAndMemoryStaysBounded) {
     idle.back()->send(post(body));  // and never read
   }
   // The streams fill the sockets, then the edge's per-stream cap: each is cut.
-  ASSERT_TRUE(waitUntil([&] { return edge_.log().find("client_closed") != std::string::npos; }, 20s))
+  ASSERT_TRUE(
+      waitUntil([&] { return edge_.log().find("client_closed") != std::string::npos; }, 20s))
       << edge_.log();
   EXPECT_LT(rssMb(edge_.pid()), 100.0);
   expectServing();
@@ -233,7 +239,8 @@ TEST_F(EdgeHttp, CorsPreflightAllowsTheSdksHeadersForConfiguredOrigins) {
   conn.send(
       "OPTIONS /v1/chat/completions HTTP/1.1\r\nHost: x\r\nOrigin: https://chat.example\r\n"
       "Access-Control-Request-Method: POST\r\n"
-      "Access-Control-Request-Headers: authorization, content-type, x-stainless-os, x-evil\r\n\r\n");
+      "Access-Control-Request-Headers: authorization, content-type, x-stainless-os, "
+      "x-evil\r\n\r\n");
   std::string r = conn.read(300ms);
   EXPECT_EQ(statusOf(r), 204) << r;
   EXPECT_NE(r.find("Access-Control-Allow-Origin: https://chat.example"), std::string::npos) << r;

@@ -37,7 +37,9 @@ struct ScriptedBackend {
       return sseEvent({{"choices", {{{"index", index}, {"delta", d}, {"finish_reason", finish}}}}});
     };
     if (text == "tools") {
-      json first = {{"index", 0}, {"id", "call_1"}, {"type", "function"},
+      json first = {{"index", 0},
+                    {"id", "call_1"},
+                    {"type", "function"},
                     {"function", {{"name", "weather"}, {"arguments", ""}}}};
       ex.write(delta({{"role", "assistant"}, {"tool_calls", {first}}}));
       for (const char* piece : {"{\"city\": ", "\"Oslo\", \"unit\"", ": \"celsius\"}"}) {
@@ -45,7 +47,8 @@ struct ScriptedBackend {
       }
       ex.write(delta(json::object(), "tool_calls"));
     } else if (text == "think") {
-      for (const char* piece : {"Let me ", "think. "}) ex.write(delta({{"reasoning_content", piece}}));
+      for (const char* piece : {"Let me ", "think. "})
+        ex.write(delta({{"reasoning_content", piece}}));
       ex.write(delta({{"content", "42"}}, "stop"));
     } else if (text == "slow") {
       for (int i = 0; i < 400; ++i) {
@@ -86,14 +89,15 @@ TEST(EdgeSdk, TheOfficialOpenAiSdkAgainstTheSuite) {
   auto session = Process::start("sb-session", {"--router", bus.backend(), "--redis", redis.url()});
   ASSERT_TRUE(session.awaitReady(10s)) << session.log();
   auto dispatch = startDispatch(
-      bus, "infer", {"--llm-backend", "kind=openai,url=" + backend.base() + "/v1,models=m,max_conns=1"});
+      bus, "infer",
+      {"--llm-backend", "kind=openai,url=" + backend.base() + "/v1,models=m,max_conns=1"});
   auto edge = Process::start("sb-edge", {"--router", bus.frontend(), "--listen", "127.0.0.1:0",
                                          "--retry-after-ms", "1000", "--log-level", "info"});
   auto port = edge.awaitReady(10s);
   ASSERT_TRUE(port.has_value()) << edge.log();
   std::string url = "http://127.0.0.1:" + *port + "/v1";
-  auto node = Process::startSystem(
-      "env", {"NODE_PATH=" SB_NODE_MODULES, "EDGE_URL=" + url, "node", SB_NODE_TESTS "/edge_sdk.cjs"});
+  auto node = Process::startSystem("env", {"NODE_PATH=" SB_NODE_MODULES, "EDGE_URL=" + url, "node",
+                                           SB_NODE_TESTS "/edge_sdk.cjs"});
   auto rc = node.awaitExit(120s);
   std::cout << node.log();
   ASSERT_EQ(rc, 0) << node.log() << "\n--- edge:\n" << edge.log();
