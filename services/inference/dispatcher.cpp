@@ -154,8 +154,8 @@ void Dispatcher::dispatch(const JobPtr& job) {
     std::string why = job->tried.empty()
                           ? "no backend can take a request for model '" + job->request.model + "'"
                           : "every backend tried failed; last: " + job->last_error;
-    job->call->fail(ErrorCode::kUnavailable, why);
     accessLog(*job, job->tried.empty() ? "no_backend" : "unavailable", nullptr);
+    job->call->fail(ErrorCode::kUnavailable, why);
     end(job);
     return;
   }
@@ -224,16 +224,16 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
                   {"delivered", job->delivered}};
     if (!o.fingerprint.empty()) reply["system_fingerprint"] = o.fingerprint;
     if (!o.model.empty()) reply["model"] = o.model;
+    accessLog(*job, o.finish_reason, &o);  // first: a caller that has the reply finds the line
     job->call->reply(packJsonValue(reply));
-    accessLog(*job, o.finish_reason, &o);
     end(job);
     return;
   }
   errors(job->backend, job->timed_out ? "timeout" : failureName(o.failure)).inc();
   if (o.failure == ChatFailure::kRejected) {
     settle(job, Outcome::kNeutral);  // the request's fault, not the backend's
-    job->call->fail(ErrorCode::kInvalidArgument, o.message);
     accessLog(*job, "rejected", &o);
+    job->call->fail(ErrorCode::kInvalidArgument, o.message);
     end(job);
     return;
   }
@@ -254,6 +254,7 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
     dispatch(job);
     return;
   }
+  accessLog(*job, job->timed_out ? "timeout" : failureName(o.failure), &o);
   if (job->forwarded) {
     job->call->fail(ErrorCode::kUnavailable,
                     "the stream broke after " + std::to_string(job->delivered) +
@@ -261,7 +262,6 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   } else {
     job->call->fail(ErrorCode::kUnavailable, job->last_error);
   }
-  accessLog(*job, job->timed_out ? "timeout" : failureName(o.failure), &o);
   end(job);
 }
 
