@@ -1,76 +1,32 @@
 #include "sb/bus/client.h"
 
-#include "sb/core/frames.h"
-#include "sb/proto/header_codec.h"
+#include "client_frames.h"
 
 namespace sb {
 
 using proto::ErrorCode;
-using proto::Header;
 using proto::Kind;
 
 Client::Client(zmq::context_t& context, const std::string& router, proto::Limits limits)
-    : socket_(context, zmq::socket_type::dealer), limits_(limits) {
-  socket_.set(zmq::sockopt::linger, 0);
-  socket_.set(zmq::sockopt::sndhwm, 100000);
-  socket_.set(zmq::sockopt::rcvhwm, 100000);
-  socket_.connect(router);
-}
+    : socket_(client_frames::connectToRouter(context, router)), limits_(limits) {}
 
 uint64_t Client::send(std::string_view service, std::string_view op, std::string_view body,
                       const CallOptions& options) {
-  Header h;
-  h.kind = Kind::kRequest;
-  h.id = next_id_++;
-  h.service = service;
-  h.op = op;
-  h.model = options.model;
-  h.target = options.target;
-  h.deadline_ms = static_cast<uint64_t>(options.deadline.count());
-  h.idempotent = options.idempotent;
-  header_buf_.clear();
-  proto::encodeHeaderInto(h, header_buf_);
-  zmq::message_t parts[2] = {frame(header_buf_), frame(body)};
-  // A DEALER with no connected peer queues up to its HWM; blocking here would hang a caller
-  // whose router is gone, so a full queue surfaces as the call's local deadline instead.
-  sendMessage(socket_, parts);
-  return h.id;
+  uint64_t id = next_id_++;
+  client_frames::sendRequest(socket_, header_buf_, id, service, op, body, options);
+  return id;
 }
 
-void Client::cancel(uint64_t id) {
-  Header h;
-  h.kind = Kind::kCancel;
-  h.id = id;
-  header_buf_.clear();
-  proto::encodeHeaderInto(h, header_buf_);
-  zmq::message_t parts[2] = {frame(header_buf_), zmq::message_t()};
-  sendMessage(socket_, parts);
-}
+void Client::cancel(uint64_t id) { client_frames::sendCancel(socket_, header_buf_, id); }
 
 std::optional<Incoming> Client::next(Millis timeout) {
   TimePoint until = SteadyClock::now() + timeout;
   while (true) {
-    bool too_many = false;
-    size_t n = recvMessage(socket_, parts_, 4, too_many);
-    if (n == 0) {
-      auto left = std::chrono::ceil<Millis>(until - SteadyClock::now());
-      if (left.count() <= 0) return std::nullopt;
-      zmq_pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq_poll(&item, 1, static_cast<long>(left.count()));
-      continue;
-    }
-    if (n != 2 || too_many) continue;
-    Header h;
-    if (!proto::decodeHeader(view(parts_[0]), limits_, h).ok()) continue;
-    if (!proto::isRequestScoped(h.kind)) continue;
-    Incoming in;
-    in.id = h.id;
-    in.kind = h.kind;
-    in.code = h.kind == Kind::kError ? h.error : ErrorCode::kOk;
-    in.message = std::string(h.message);
-    in.body = std::string(view(parts_[1]));
-    in.seq = h.seq;
-    return in;
+    if (auto in = client_frames::receive(socket_, parts_, limits_)) return in;
+    auto left = std::chrono::ceil<Millis>(until - SteadyClock::now());
+    if (left.count() <= 0) return std::nullopt;
+    zmq_pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq_poll(&item, 1, static_cast<long>(left.count()));
   }
 }
 

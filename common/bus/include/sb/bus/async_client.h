@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,12 +39,11 @@ class AsyncClient {
 
  private:
   struct Pending {
-    OnFrame on_frame;
+    std::shared_ptr<OnFrame> on_frame;  // shared: a frame's delivery holds it
     LoopHandle timeout;
   };
   void onReadable();
   void deliver(const Incoming& in);
-  void sendCancel(uint64_t id);
 
   EventLoop& loop_;
   zmq::socket_t socket_;

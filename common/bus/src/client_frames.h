@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "sb/bus/client.h"
+
+// The client side of the client <-> router link (PROTOCOL.md 2-4), shared by Client and
+// AsyncClient: requests and cancels out, request-scoped frames in.
+namespace sb::client_frames {
+
+// A DEALER connected to a router's client endpoint, with the link's socket options.
+zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router);
+// Sends [request header][body]; `buf` is scratch space for the header.
+void sendRequest(zmq::socket_ref socket, std::string& buf, uint64_t id, std::string_view service,
+                 std::string_view op, std::string_view body, const CallOptions& options);
+void sendCancel(zmq::socket_ref socket, std::string& buf, uint64_t id);
+// The next message on `socket` that is a chunk, reply or error of a request; nullopt when none
+// is waiting (malformed or other messages are skipped).
+std::optional<Incoming> receive(zmq::socket_ref socket, std::vector<zmq::message_t>& parts,
+                                const proto::Limits& limits);
+
+}  // namespace sb::client_frames
