@@ -1,20 +1,12 @@
 #include "chat_call.h"
 
+#include "openai_usage.h"
 #include "sb/core/json_body.h"
 
 namespace sb::edge {
 
 using json = nlohmann::json;
 using proto::Kind;
-
-namespace {
-
-int64_t countAt(const json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
-}
-
-}  // namespace
 
 ChatCall::ChatCall(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options,
                    http::ExchangePtr ex, http::Headers headers, std::string request_id,
@@ -113,8 +105,8 @@ void ChatCall::onChunk(const Incoming& chunk) {
 void ChatCall::onReply(const json& reply) {
   const json usage = reply.is_object() && reply.contains("usage") ? reply["usage"] : json();
   if (usage.is_object()) {
-    summary_.prompt_tokens = countAt(usage, "prompt_tokens");
-    summary_.completion_tokens = countAt(usage, "completion_tokens");
+    summary_.prompt_tokens = usageCount(usage, "prompt_tokens");
+    summary_.completion_tokens = usageCount(usage, "completion_tokens");
   }
   if (req_.stream) {
     keepalive_.cancel();
@@ -123,16 +115,12 @@ void ChatCall::onReply(const json& reply) {
     ex_->end();
     return finish();
   }
-  json u = usage.is_object() ? usage : json::object();
-  u.erase("counted");
-  int64_t prompt = std::max<int64_t>(0, countAt(u, "prompt_tokens")),
-          completion = std::max<int64_t>(0, countAt(u, "completion_tokens"));
-  u["prompt_tokens"] = prompt;
-  u["completion_tokens"] = completion;
-  if (!u.contains("total_tokens")) u["total_tokens"] = prompt + completion;
-  json out = {
-      {"id", id_},           {"object", "chat.completion"},           {"created", created_},
-      {"model", req_.model}, {"choices", completion_.choices(reply)}, {"usage", std::move(u)}};
+  json out = {{"id", id_},
+              {"object", "chat.completion"},
+              {"created", created_},
+              {"model", req_.model},
+              {"choices", completion_.choices(reply)},
+              {"usage", openAiUsage(reply)}};
   if (reply.is_object() && reply.contains("system_fingerprint"))
     out["system_fingerprint"] = reply["system_fingerprint"];
   http::Headers h = headers_;
@@ -153,11 +141,7 @@ void ChatCall::onError(const proto::Status& status) {
   }
   http::Headers h = headers_;
   h.emplace_back("Content-Type", "application/json");
-  if (e.status == 429 || e.status == 503) {
-    h.emplace_back("Retry-After", std::to_string((options_.retry_after.count() + 999) / 1000));
-    h.emplace_back("retry-after-ms", std::to_string(options_.retry_after.count()));
-  }
-  if (!e.retryable() && e.status >= 500) h.emplace_back("x-should-retry", "false");
+  addErrorHeaders(e, options_.retry_after, h);
   ex_->respond(e.status, h, e.body().dump(-1, ' ', false, json::error_handler_t::replace));
   finish();
 }

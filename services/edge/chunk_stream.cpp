@@ -1,17 +1,10 @@
 #include "chunk_stream.h"
 
+#include "openai_usage.h"
+
 namespace sb::edge {
 
 using json = nlohmann::json;
-
-namespace {
-
-int64_t countAt(const json& o, const char* key) {
-  auto it = o.find(key);
-  return it != o.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
-}  // namespace
 
 ChunkStream::ChunkStream(std::string id, int64_t created, std::string model, bool include_usage)
     : id_(std::move(id)),
@@ -80,15 +73,7 @@ std::string ChunkStream::finish(const json& reply) {
   }
   if (!finals.empty()) out += event(std::move(finals));
   if (include_usage_) {
-    json usage = reply.is_object() && reply.contains("usage") && reply["usage"].is_object()
-                     ? reply["usage"]
-                     : json::object();
-    usage.erase("counted");
-    int64_t prompt = countAt(usage, "prompt_tokens"),
-            completion = countAt(usage, "completion_tokens");
-    usage["prompt_tokens"] = prompt;
-    usage["completion_tokens"] = completion;
-    if (!usage.contains("total_tokens")) usage["total_tokens"] = prompt + completion;
+    json usage = openAiUsage(reply);
     out += event(json::array(), &usage);
   }
   out += "data: [DONE]\n\n";

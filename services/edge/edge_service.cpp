@@ -125,9 +125,7 @@ void EdgeService::sendJson(const http::ExchangePtr& ex, int status, http::Header
 
 void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers,
                             const HttpError& e) {
-  if (!e.retryable() && (e.status >= 500 || e.status == 409))
-    headers.emplace_back("x-should-retry", "false");
-  if (e.status == 413 || e.status == 415) headers.emplace_back("Connection", "close");
+  addErrorHeaders(e, options_.retry_after, headers);
   sendJson(ex, e.status, std::move(headers), e.body());
   accessLog(ex, {});
 }

@@ -57,7 +57,6 @@ void ModelDirectory::apply(const json& status) {
   models_ = std::move(models);
   any_model_ = any;
   loaded_ = true;
-  loaded_at_ = loop_.now();
 }
 
 void ModelDirectory::answerWaiting(bool reachable) {

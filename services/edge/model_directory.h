@@ -41,7 +41,6 @@ class ModelDirectory {
   std::map<std::string, int64_t> models_;  // id -> first seen (unix seconds)
   bool any_model_ = false;
   bool loaded_ = false;
-  TimePoint loaded_at_{};
   uint64_t inflight_ = 0;
   std::vector<std::function<void(bool reachable)>> waiting_;
   LoopHandle timer_;

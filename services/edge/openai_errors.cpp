@@ -17,6 +17,16 @@ bool HttpError::retryable() const {
   return status == 408 || status == 409 || status == 429 || status == 503 || status == 504;
 }
 
+void addErrorHeaders(const HttpError& e, Millis retry_after, http::Headers& headers) {
+  if (e.status == 429 || e.status == 503) {
+    headers.emplace_back("Retry-After", std::to_string((retry_after.count() + 999) / 1000));
+    headers.emplace_back("retry-after-ms", std::to_string(retry_after.count()));
+  }
+  if (!e.retryable() && (e.status >= 500 || e.status == 409))
+    headers.emplace_back("x-should-retry", "false");
+  if (e.status == 413 || e.status == 415) headers.emplace_back("Connection", "close");
+}
+
 HttpError invalidRequest(std::string message, std::string param, std::string code) {
   return {400, std::move(message), "invalid_request_error", std::move(code), std::move(param)};
 }

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sb/core/clock.h"
+#include "sb/http/http_server.h"
 #include "sb/proto/status.h"
 
 namespace sb::edge {
@@ -20,6 +22,11 @@ struct HttpError {
   // succeed again, and 409s).
   bool retryable() const;
 };
+
+// The headers an error answer carries besides its body: Retry-After and retry-after-ms on 429
+// and 503 (the SDKs wait that long before their retry), x-should-retry: false on the 5xx and
+// 409 that a retry cannot fix, Connection: close after a body that was not read (413, 415).
+void addErrorHeaders(const HttpError& e, Millis retry_after, http::Headers& headers);
 
 HttpError invalidRequest(std::string message, std::string param = "",
                          std::string code = "invalid_request");
