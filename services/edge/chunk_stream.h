@@ -28,6 +28,7 @@ class ChunkStream {
 
  private:
   std::string event(nlohmann::json choices, const nlohmann::json* usage = nullptr);
+  std::string plainEvent(const std::string& text);
   nlohmann::json choice(int64_t index, nlohmann::json delta, const nlohmann::json& logprobs,
                         const nlohmann::json& finish_reason);
 
@@ -36,6 +37,7 @@ class ChunkStream {
   bool include_usage_;
   std::string fingerprint_;
   std::set<int64_t> started_, finished_;  // choices that had their role / finish reason
+  std::string plain_head_, plain_tail_;   // plainEvent's fixed parts, made on first use
 };
 
 }  // namespace sb::edge

@@ -45,6 +45,25 @@ TEST(ChunkStream, FirstDeltaHasTheRoleUsageChunkComesLastThenDone) {
   EXPECT_EQ(end[2], "[DONE]");
 }
 
+// The per-token fast path writes the bytes the general path writes for the same piece.
+TEST(ChunkStream, PlainTokensAreTheBytesOfTheGeneralPath) {
+  for (bool usage : {false, true}) {
+    for (const std::string& text :
+         std::vector<std::string>{"lo", "say \"hi\"\n\\", "\u00e9\u4e2d\U0001F600",
+                                  "bad \xff\xfe utf-8", std::string("nul\0in", 6)}) {
+      edge::ChunkStream fast("chatcmpl-\"q\"", 7, "m\xff", usage);
+      edge::ChunkStream general("chatcmpl-\"q\"", 7, "m\xff", usage);
+      fast.chunk({{"delta", "first"}});
+      general.chunk({{"delta", "first"}});
+      std::string a = fast.chunk({{"delta", text}});
+      std::string b =
+          general.chunk({{"choices", {{{"index", 0}, {"delta", {{"content", text}}}}}}});
+      EXPECT_EQ(a, b) << "usage " << usage;
+      EXPECT_EQ(events(a)[0]["choices"][0]["delta"].size(), 1u);  // no role after the first
+    }
+  }
+}
+
 TEST(ChunkStream, ChoicesKeepTheirIndexAndAreFinishedOnce) {
   edge::ChunkStream s("c", 1, "m", false);
   json two = {{"delta", "a"},

@@ -1,5 +1,7 @@
 #include "sb/http/http_server.h"
 
+#include "departure_watch.h"
+
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -122,7 +124,7 @@ struct ServerGlue {
       if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) ex->clientGone();
       ex->closed_ = true;
       ex->connection_ = nullptr;
-      ex->watch_.cancel();
+      s->unwatch(*ex);
       auto node = s->live_.extract(ex);  // the last reference may go with it
     });
   }
@@ -240,7 +242,7 @@ HttpServer::~HttpServer() {
   // the daemon stopped.
   for (auto& [raw, ex] : live_) {
     ex->on_close_ = nullptr;
-    ex->watch_.cancel();
+    unwatch(*ex);
     if (ex->suspended_) {
       ex->suspended_ = false;
       MHD_resume_connection(mhd(ex->connection_));
@@ -289,6 +291,7 @@ std::optional<std::string> HttpServer::start() {
   const MHD_DaemonInfo* ep = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
   if (!ep) return "libmicrohttpd gave no epoll descriptor";
   epoll_watch_ = loop_.addFd(ep->epoll_fd, ZMQ_POLLIN, [this](short) { run(); });
+  departures_ = std::make_unique<DepartureWatch>(loop_);
   auto tick = std::max(Millis(50), std::min(Millis(1000), options_.header_timeout / 4));
   sweep_timer_ = loop_.every(tick, [this] { sweep(); });
   run();
@@ -308,26 +311,32 @@ void HttpServer::suspend(Exchange& ex) {
   ex.suspended_ = true;
   MHD_suspend_connection(mhd(ex.connection_));
   // A suspended connection is not read, so MHD would not notice its client leaving: watch
-  // the socket for the end-of-stream a departing client sends.
+  // the socket for the end-of-stream a departing client sends. The watch stays until the
+  // exchange completes (a stream suspends between tokens: no epoll_ctl pair per token).
+  if (ex.watched_fd_ >= 0) return;
   auto it = conns_.find(ex.connection_);
   if (it == conns_.end() || it->second.fd < 0) return;
   int fd = it->second.fd;
-  Exchange* raw = &ex;  // the watch is the exchange's own member: it goes with it
-  ex.watch_ = loop_.addFd(fd, ZMQ_POLLIN, [this, raw, fd](short) {
-    char byte;
-    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-    raw->watch_.cancel();
-    if (n > 0) return;  // the client sent more (a pipelined request): not a departure
+  // The exchange outlives the watch: live_ holds it until MHD completes it, and completion
+  // unwatches first.
+  Exchange* raw = &ex;
+  ex.watched_fd_ = fd;
+  departures_->watch(fd, [this, raw] {
+    raw->watched_fd_ = -1;
     raw->clientGone();
     resume(*raw);  // MHD sees the closed exchange and drops the connection
   });
 }
 
+void HttpServer::unwatch(Exchange& ex) {
+  if (ex.watched_fd_ < 0) return;
+  if (departures_) departures_->unwatch(ex.watched_fd_);
+  ex.watched_fd_ = -1;
+}
+
 void HttpServer::resume(Exchange& ex) {
   if (!ex.suspended_) return;
   ex.suspended_ = false;
-  ex.watch_.cancel();
   MHD_resume_connection(mhd(ex.connection_));
   scheduleRun();
 }

@@ -84,7 +84,7 @@ class Exchange {
   std::string out_;  // stream bytes not yet taken by the server
   size_t out_pos_ = 0;
   std::function<void()> on_close_;
-  LoopHandle watch_;  // the socket, while suspended: notices a client that leaves
+  int watched_fd_ = -1;  // the socket, watched while suspended for a client that leaves
 };
 
 using ExchangePtr = std::shared_ptr<Exchange>;
@@ -95,6 +95,8 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // cost a connection each and nothing more. Keep-alive and pipelining as MHD does them.
 // Bodies over `max_body` get 413, headers over `max_header` 431, and clients too slow to send
 // their headers are cut.
+class DepartureWatch;
+
 class HttpServer {
  public:
   using Handler = std::function<void(const ExchangePtr&)>;
@@ -120,6 +122,7 @@ class HttpServer {
   bool queue(Exchange& ex);
   void suspend(Exchange& ex);
   void resume(Exchange& ex);
+  void unwatch(Exchange& ex);
   void run();
   void scheduleRun();
   void sweep();
@@ -131,6 +134,7 @@ class HttpServer {
   uint16_t port_ = 0;
   std::unordered_map<void*, Conn> conns_;            // by MHD_Connection
   std::unordered_map<Exchange*, ExchangePtr> live_;  // requests not completed yet
+  std::unique_ptr<DepartureWatch> departures_;       // suspended connections' sockets
   LoopHandle epoll_watch_, timer_, run_soon_, sweep_timer_;
 };
 
