@@ -35,7 +35,7 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   app.add_option("--router", c.edge.router, "Router client endpoint")->capture_default_str();
   int64_t request_ms = c.edge.request_timeout.count(), keepalive_ms = c.edge.keepalive.count(),
           header_ms = c.http.header_timeout.count(), models_ms = c.edge.models_refresh.count(),
-          retry_ms = c.edge.retry_after.count();
+          retry_ms = c.edge.retry_after.count(), drain_ms = c.edge.drain_timeout.count();
   app.add_option("--request-timeout-ms", request_ms, "Longest a chat request may take")
       ->check(sb::positiveNumber())
       ->capture_default_str();
@@ -74,6 +74,10 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   app.add_option("--retry-after-ms", retry_ms, "Suggested wait sent with 429 and 503 answers")
       ->check(sb::positiveNumber())
       ->capture_default_str();
+  app.add_option("--drain-timeout-ms", drain_ms,
+                 "On SIGTERM, longest wait for requests in flight (streams) before stopping")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
   app.add_option("--cors-origin", c.edge.cors_origins,
                  "A browser origin allowed to call the API (repeat; '*' for any). None: no CORS");
   bool no_access_log = false;
@@ -90,6 +94,7 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   c.http.header_timeout = Millis(header_ms);
   c.edge.models_refresh = Millis(models_ms);
   c.edge.retry_after = Millis(retry_ms);
+  c.edge.drain_timeout = Millis(drain_ms);
   c.edge.access_log = !no_access_log;
   return std::nullopt;
 }
@@ -109,12 +114,25 @@ int runEdge(EdgeConfig& c) {
   service.start();
   spdlog::info("edge listening on http://{}:{} (OpenAI base URL http://{}:{}/v1), router {}",
                c.http.host, server.port(), c.http.host, server.port(), c.edge.router);
-  bool stopping = false;
-  auto signals = onTerminationSignal(loop, [&](int) {
-    if (stopping) return;
-    stopping = true;
-    spdlog::info("edge stopping");
-    loop.stop();
+  // SIGTERM: stop listening, let requests in flight finish (up to --drain-timeout-ms), then
+  // exit; a second signal stops at once.
+  LoopHandle drain_deadline;
+  auto signals = onTerminationSignal(loop, [&](int signo) {
+    if (server.draining()) {
+      spdlog::warn("edge stopping at once (signal {}): {} requests cut", signo, server.requests());
+      loop.stop();
+      return;
+    }
+    spdlog::info("edge draining: no new connections, {} requests in flight (up to {} ms)",
+                 server.requests(), c.edge.drain_timeout.count());
+    drain_deadline = loop.after(c.edge.drain_timeout, [&] {
+      spdlog::warn("edge drain timed out: {} requests cut", server.requests());
+      loop.stop();
+    });
+    server.drain([&] {
+      spdlog::info("edge drained: every request answered, stopping");
+      loop.stop();
+    });
   });
   notifyReady(c.common.ready_fd, std::to_string(server.port()));
   loop.run();

@@ -16,6 +16,7 @@ struct EdgeOptions {
   Millis keepalive{15000};         // SSE comment interval while waiting for the first token
   Millis models_refresh{2000};
   Millis retry_after{1000};               // suggested to clients on 429 and 503
+  Millis drain_timeout{60000};            // longest wait for requests in flight on SIGTERM
   uint32_t history = 50;                  // stored messages sent as context in a session turn
   std::vector<std::string> cors_origins;  // "*" for any
   bool access_log = true;

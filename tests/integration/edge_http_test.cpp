@@ -9,12 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <thread>
 
 #include "bus.h"
 #include "dispatch.h"
 #include "fake_http.h"
+#include "latch.h"
 #include "openai_wire.h"
 
 namespace sb::test {
@@ -232,6 +234,41 @@ TEST_F(EdgeHttp, AClientThatNeverReadsItsStreamIsCutAndMemoryStaysBounded) {
       << edge_.log();
   EXPECT_LT(rssMb(edge_.pid()), 100.0);
   expectServing();
+}
+
+// SIGTERM drains (nginx's graceful quit): the listener closes, an idle keep-alive connection
+// is closed, a stream in flight runs to its end, then the edge exits 0.
+TEST_F(EdgeHttp, SigtermLetsAStreamInFlightFinishAndTakesNoNewConnections) {
+  Latch started, release;
+  FakeHttp held([&](FakeHttp::Exchange& ex) {
+    ex.write(kSseHead + sseChunk("one "));
+    started.arrive();
+    release.await(1, 20s);
+    ex.write(sseChunk("two", "stop") + "data: [DONE]\n\n");
+  });
+  auto d = startDispatch(bus_, "infer-held",
+                         {"--llm-backend", "kind=openai,url=" + held.base() + ",models=held"});
+  RawConn stream(port_);
+  stream.send(post(R"({"model":"held","stream":true,"messages":[{"role":"user","content":"go"}]})"));
+  ASSERT_TRUE(started.await(1, 10s));
+  RawConn idle(port_);
+  idle.send(kModels);
+  ASSERT_EQ(statusOf(idle.read(300ms)), 200);
+
+  edge_.signal(SIGTERM);
+  ASSERT_TRUE(waitUntil([&] { return edge_.log().find("edge draining") != std::string::npos; }, 5s))
+      << edge_.log();
+  idle.read(2000ms);
+  EXPECT_TRUE(idle.closed()) << "an idle keep-alive connection stays open while draining";
+  EXPECT_THROW(RawConn{port_}, std::runtime_error) << "the edge still accepts connections";
+  EXPECT_FALSE(edge_.awaitExit(300ms).has_value()) << "the edge left a stream in flight";
+
+  release.arrive();
+  std::string rest = stream.read(2000ms);
+  EXPECT_NE(rest.find("\"two\""), std::string::npos) << rest;
+  EXPECT_NE(rest.find("data: [DONE]"), std::string::npos) << rest;
+  EXPECT_EQ(edge_.awaitExit(10s), 0) << edge_.log();
+  EXPECT_NE(edge_.log().find("edge drained"), std::string::npos);
 }
 
 TEST_F(EdgeHttp, CorsPreflightAllowsTheSdksHeadersForConfiguredOrigins) {

@@ -126,6 +126,7 @@ struct ServerGlue {
       ex->connection_ = nullptr;
       s->unwatch(*ex);
       auto node = s->live_.extract(ex);  // the last reference may go with it
+      s->checkDrained();
     });
   }
 
@@ -187,6 +188,7 @@ void Exchange::respond(int status, const Headers& headers, std::string body) {
   MHD_Response* r =
       MHD_create_response_from_buffer(body.size(), body.data(), MHD_RESPMEM_MUST_COPY);
   addHeaders(r, headers);
+  if (server_->draining_) MHD_add_response_header(r, "Connection", "close");
   response_ = r;
   wake();
 }
@@ -198,6 +200,7 @@ void Exchange::startStream(int status, const Headers& headers) {
   MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                       &ServerGlue::read, this, nullptr);
   addHeaders(r, headers);
+  if (server_->draining_) MHD_add_response_header(r, "Connection", "close");
   response_ = r;
   wake();
 }
@@ -357,6 +360,31 @@ void HttpServer::run() {
   } else {
     timer_.cancel();
   }
+}
+
+void HttpServer::drain(std::function<void()> on_drained) {
+  if (draining_ || !daemon_) return;
+  draining_ = true;
+  on_drained_ = std::move(on_drained);
+  // No new connections: the listening socket is closed (a balancer's next connect goes to
+  // another edge), and those open but between requests are shut like slow ones.
+  MHD_socket listen_fd = MHD_quiesce_daemon(daemonOf(daemon_));
+  if (listen_fd != MHD_INVALID_SOCKET) ::close(listen_fd);
+  for (auto& [c, conn] : conns_) {
+    if (!conn.in_request && conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);
+  }
+  scheduleRun();
+  checkDrained();
+}
+
+void HttpServer::checkDrained() {
+  if (!draining_ || !live_.empty() || !on_drained_) return;
+  // From the loop, not from inside MHD's callback: the owner may destroy the server.
+  drained_post_ = loop_.after(Millis(0), [this] {
+    auto fn = std::move(on_drained_);
+    on_drained_ = nullptr;
+    if (fn) fn();
+  });
 }
 
 void HttpServer::sweep() {

@@ -110,6 +110,13 @@ class HttpServer {
   std::optional<std::string> start();
   uint16_t port() const { return port_; }
   size_t connections() const { return conns_.size(); }
+  size_t requests() const { return live_.size(); }
+
+  // Graceful stop (nginx's graceful quit): stops listening, closes connections idle between
+  // requests, answers what arrives on open ones with `Connection: close`, and calls
+  // `on_drained` from the loop once no request is left. Idempotent.
+  void drain(std::function<void()> on_drained);
+  bool draining() const { return draining_; }
 
  private:
   friend class Exchange;
@@ -126,6 +133,7 @@ class HttpServer {
   void run();
   void scheduleRun();
   void sweep();
+  void checkDrained();
 
   EventLoop& loop_;
   ServerOptions options_;
@@ -135,7 +143,9 @@ class HttpServer {
   std::unordered_map<void*, Conn> conns_;            // by MHD_Connection
   std::unordered_map<Exchange*, ExchangePtr> live_;  // requests not completed yet
   std::unique_ptr<DepartureWatch> departures_;       // suspended connections' sockets
-  LoopHandle epoll_watch_, timer_, run_soon_, sweep_timer_;
+  bool draining_ = false;
+  std::function<void()> on_drained_;
+  LoopHandle epoll_watch_, timer_, run_soon_, sweep_timer_, drained_post_;
 };
 
 }  // namespace sb::http
