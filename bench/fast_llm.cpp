@@ -84,6 +84,7 @@ struct Conn {
   bool busy = false;    // a request is being answered
   bool stream = false;  // the current answer is SSE
   uint64_t generation = 0;
+  std::chrono::steady_clock::time_point started{};  // of the current answer
 };
 
 struct Timer {
@@ -162,6 +163,11 @@ void FastLlm::run() {
   std::function<bool(int, Conn&)> serve;
   auto finish = [&](int fd, Conn& c) {
     c.busy = false;
+    {
+      std::lock_guard lock(mu_);
+      stats_.busy_us += std::chrono::duration<double, std::micro>(Clock::now() - c.started).count();
+      ++stats_.answered;
+    }
     if (--in_flight == 0) idle_since = Clock::now();
     return serve(fd, c);  // a pipelined request waiting behind this one
   };
@@ -179,6 +185,7 @@ void FastLlm::run() {
     c.busy = true;
     c.generation = ++generations;
     auto now = Clock::now();
+    c.started = now;
     {
       std::lock_guard lock(mu_);
       ++stats_.requests;

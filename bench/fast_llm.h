@@ -38,6 +38,8 @@ class FastLlm {
     uint64_t requests = 0;
     uint64_t connections = 0;     // accepted
     std::vector<double> gaps_us;  // hand-off gaps
+    double busy_us = 0;           // summed request-to-last-byte time of finished answers
+    uint64_t answered = 0;
   };
   // What was recorded since the last call.
   Stats take();
