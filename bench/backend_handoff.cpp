@@ -31,8 +31,10 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-const std::string kBody = sb::test::packJson(
-    {{"model", "fast"}, {"messages", {{{"role", "user"}, {"content", "hello"}}}}, {"max_tokens", 5}});
+const std::string kBody =
+    sb::test::packJson({{"model", "fast"},
+                        {"messages", {{{"role", "user"}, {"content", "hello"}}}},
+                        {"max_tokens", 5}});
 
 struct Figures {
   std::vector<double> ttft_us, gap_us, latency_ms;
@@ -55,8 +57,7 @@ void ttft(sb::Client& client, int n, Figures& f) {
 }
 
 // `depth` requests always waiting; the backend records its idle gaps.
-void saturate(sb::Client& client, sb::bench::FastLlm& backend, int seconds, int depth,
-              Figures& f) {
+void saturate(sb::Client& client, sb::bench::FastLlm& backend, int seconds, int depth, Figures& f) {
   backend.take();
   int open = 0;
   auto end = Clock::now() + std::chrono::seconds(seconds);
@@ -88,8 +89,8 @@ void poisson(sb::Client& client, double rate, int seconds, Figures& f) {
     auto now = Clock::now();
     if (now >= next_send && now < end) {
       sent[client.send("infer", "chat", kBody)] = now;
-      next_send += std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(gap(rng)));
+      next_send +=
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gap(rng)));
       continue;
     }
     auto in = client.next(1ms);
@@ -140,8 +141,8 @@ Figures measureHaproxy(sb::bench::FastLlm& backend, int seconds) {
                         << "wrk.headers[\"Content-Type\"] = \"application/json\"\n";
   backend.take();
   std::string cmd = "wrk -t1 -c8 -d" + std::to_string(seconds) + "s -s " + script +
-                    " http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions" +
-                    " > " + dir + "/wrk-haproxy.txt 2>&1";
+                    " http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions" + " > " +
+                    dir + "/wrk-haproxy.txt 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("wrk failed");
   auto s = backend.take();
   Figures f;
@@ -167,13 +168,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Backend hand-off gap and time to first token through the dispatch worker",
                "bench_backend_handoff"};
   app.add_option("--baseline-bin", baseline, "Also measure the binaries in DIR (before/after)");
-  app.add_option("--seconds", seconds, "Length of the gap figure (the Poisson one runs twice as long)")
+  app.add_option("--seconds", seconds,
+                 "Length of the gap figure (the Poisson one runs twice as long)")
       ->capture_default_str();
-  app.add_option("--first-token-ms", first_ms, "Backend: time to first token")->capture_default_str();
+  app.add_option("--first-token-ms", first_ms, "Backend: time to first token")
+      ->capture_default_str();
   app.add_option("--rest-ms", rest_ms, "Backend: time from the first token to the end")
       ->capture_default_str();
   if (auto rc = sb::parseCommandLine(app, argc, argv)) return *rc;
-  sb::bench::FastLlm backend({5, std::chrono::milliseconds(first_ms), std::chrono::milliseconds(rest_ms)});
+  sb::bench::FastLlm backend(
+      {5, std::chrono::milliseconds(first_ms), std::chrono::milliseconds(rest_ms)});
   double rate = 0;
   Figures now = measureBuild(backend, seconds, rate);
   Figures before;
@@ -182,14 +186,15 @@ int main(int argc, char** argv) {
     before = measureBuild(backend, seconds, rate);
     unsetenv("SB_TEST_BIN_DIR");
   }
-  std::printf("backend_handoff: %u CPUs; backend one request at a time, %d + %d ms (measured "
-              "%.2f ms per answer); Poisson arrivals at %.0f/s (90 %% of that)\n",
-              std::thread::hardware_concurrency(), first_ms, rest_ms, now.service_ms, rate);
+  std::printf(
+      "backend_handoff: %u CPUs; backend one request at a time, %d + %d ms (measured "
+      "%.2f ms per answer); Poisson arrivals at %.0f/s (90 %% of that)\n",
+      std::thread::hardware_concurrency(), first_ms, rest_ms, now.service_ms, rate);
   Figures haproxy = measureHaproxy(backend, seconds);
   std::printf("\n  %-10s %8s %8s %9s %9s %9s %9s %9s %6s\n", "", "TTFT p50", "p99", "gap p50",
               "gap p99", "new conn", "lat p50", "lat p99", "errors");
-  std::printf("  %-10s %8s %8s %9s %9s %9s %9s %9s\n", "", "(us)", "(us)", "(us)", "(us)", "", "(ms)",
-              "(ms)");
+  std::printf("  %-10s %8s %8s %9s %9s %9s %9s %9s\n", "", "(us)", "(us)", "(us)", "(us)", "",
+              "(ms)", "(ms)");
   if (!baseline.empty()) row("before", before);
   row("this", now);
   row("haproxy", haproxy);

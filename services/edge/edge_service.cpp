@@ -1,5 +1,7 @@
 #include "edge_service.h"
 
+#include "chat_completion_request.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -26,15 +28,6 @@ std::string lowerTrim(std::string s) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
   return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
-
-// Session ids as the session service takes them: 1-128 of A-Z a-z 0-9 . _ : -
-bool validSessionId(const std::string& id) {
-  if (id.empty() || id.size() > 128) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
-           c == '-';
-  });
 }
 
 }  // namespace
@@ -155,54 +148,11 @@ void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Heade
                      {413, "The request body is larger than this server takes",
                       "invalid_request_error", "request_too_large", ""});
   }
-  std::string type = lowerTrim(ex->header("content-type"));
-  if (type.rfind("application/json", 0) != 0) {
-    return sendError(ex, headers,
-                     {415, "Content-Type must be application/json", "invalid_request_error",
-                      "unsupported_media_type", ""});
-  }
-  json body = json::parse(ex->body(), nullptr, false);
-  if (body.is_discarded())
-    return sendError(ex, headers, invalidRequest("The body is not valid JSON (or not UTF-8)"));
-  if (!body.is_object())
-    return sendError(ex, headers, invalidRequest("The body must be a JSON object"));
   ChatCall::Request req;
-  auto model = body.find("model");
-  if (model == body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
-    return sendError(ex, headers, invalidRequest("'model' is required (a string)", "model"));
-  req.model = model->get<std::string>();
-  auto messages = body.find("messages");
-  if (messages == body.end() || !messages->is_array() || messages->empty())
-    return sendError(ex, headers,
-                     invalidRequest("'messages' must be a non-empty array", "messages"));
-  for (const auto& m : *messages) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      return sendError(
-          ex, headers,
-          invalidRequest("each message must be an object with a string 'role'", "messages"));
+  if (auto err = parseChatCompletion(ex->header("content-type"), ex->body(),
+                                     ex->header("x-session-id"), req)) {
+    return sendError(ex, headers, *err);
   }
-  req.messages = std::move(*messages);
-  if (auto s = body.find("stream"); s != body.end() && !s->is_null()) {
-    if (!s->is_boolean())
-      return sendError(ex, headers, invalidRequest("'stream' must be a boolean", "stream"));
-    req.stream = s->get<bool>();
-  }
-  if (auto so = body.find("stream_options"); so != body.end() && so->is_object()) {
-    auto iu = so->find("include_usage");
-    req.include_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
-  }
-  if (auto n = body.find("n"); n != body.end() && !n->is_null()) {
-    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 128)
-      return sendError(ex, headers, invalidRequest("'n' must be an integer from 1 to 128", "n"));
-  }
-  req.session = ex->header("x-session-id");
-  if (!req.session.empty() && !validSessionId(req.session)) {
-    return sendError(
-        ex, headers,
-        invalidRequest("X-Session-Id must be 1-128 of A-Z a-z 0-9 . _ : -", "X-Session-Id"));
-  }
-  for (const char* key : {"model", "messages", "stream", "stream_options"}) body.erase(key);
-  req.params = std::move(body);  // the rest goes to the backend untouched
   uint64_t id = next_call_++;
   std::string model_name = req.model;
   models_.check(

@@ -249,7 +249,8 @@ TEST_F(EdgeHttp, SigtermLetsAStreamInFlightFinishAndTakesNoNewConnections) {
   auto d = startDispatch(bus_, "infer-held",
                          {"--llm-backend", "kind=openai,url=" + held.base() + ",models=held"});
   RawConn stream(port_);
-  stream.send(post(R"({"model":"held","stream":true,"messages":[{"role":"user","content":"go"}]})"));
+  stream.send(
+      post(R"({"model":"held","stream":true,"messages":[{"role":"user","content":"go"}]})"));
   ASSERT_TRUE(started.await(1, 10s));
   RawConn idle(port_);
   idle.send(kModels);
