@@ -1,5 +1,7 @@
 #include "edge_config.h"
 
+#include <arpa/inet.h>
+
 #include <spdlog/spdlog.h>
 
 #include "edge_service.h"
@@ -17,6 +19,10 @@ bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
   std::string h = text.substr(0, colon), p = text.substr(colon + 1);
   if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
   if (h.empty() || h == "*") h = "0.0.0.0";
+  if (h == "localhost") h = "127.0.0.1";
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, h.c_str(), addr) != 1 && inet_pton(AF_INET6, h.c_str(), addr) != 1)
+    return false;
   char* end = nullptr;
   unsigned long v = std::strtoul(p.c_str(), &end, 10);
   if (p.empty() || *end || v > 65535) return false;
@@ -32,7 +38,16 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   std::string listen = "127.0.0.1:8080";
   app.add_option("--listen", listen, "Address and port to serve HTTP on (0.0.0.0:8080 for all)")
       ->capture_default_str();
-  app.add_option("--router", c.edge.router, "Router client endpoint")->capture_default_str();
+  app.add_option("--router", c.edge.router,
+                 "Router client endpoint (tcp://HOST:PORT or ipc://PATH)")
+      ->check(
+          [](const std::string& ep) -> std::string {
+            bool tcp = ep.rfind("tcp://", 0) == 0 && ep.find(':', 6) != std::string::npos;
+            bool ipc = ep.rfind("ipc://", 0) == 0 && ep.size() > 6;
+            return tcp || ipc ? "" : "must be tcp://HOST:PORT or ipc://PATH, not '" + ep + "'";
+          },
+          "ENDPOINT")
+      ->capture_default_str();
   int64_t request_ms = c.edge.request_timeout.count(), keepalive_ms = c.edge.keepalive.count(),
           header_ms = c.http.header_timeout.count(), models_ms = c.edge.models_refresh.count(),
           retry_ms = c.edge.retry_after.count(), drain_ms = c.edge.drain_timeout.count();
@@ -55,8 +70,8 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
       ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--max-header-bytes", c.http.max_header,
-                 "Request line and headers together (bytes): 431 beyond")
-      ->check(sb::positiveNumber())
+                 "Memory for a request's line and headers (bytes, at least 4096): 431 beyond")
+      ->check(CLI::Range(size_t{4096}, size_t{1} << 30))
       ->capture_default_str();
   app.add_option("--max-connections", c.http.max_connections, "Open connections at once")
       ->check(sb::positiveNumber())
@@ -79,14 +94,18 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
       ->check(sb::positiveNumber())
       ->capture_default_str();
   app.add_option("--cors-origin", c.edge.cors_origins,
-                 "A browser origin allowed to call the API (repeat; '*' for any). None: no CORS");
+                 "A browser origin allowed to call the API (repeat or comma-separate; '*' for "
+                 "any). None: no CORS")
+      ->delimiter(',');
   bool no_access_log = false;
   app.add_flag("--no-access-log", no_access_log, "No access-log line per request");
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
   if (!parseListen(listen, c.http.host, c.http.port)) {
-    std::fprintf(stderr, "sb-edge: --listen takes HOST:PORT, not '%s'\n", listen.c_str());
+    std::fprintf(stderr,
+                 "sb-edge: --listen takes IP:PORT (0.0.0.0:PORT for every interface), not '%s'\n",
+                 listen.c_str());
     return 2;
   }
   c.edge.request_timeout = Millis(request_ms);
@@ -117,16 +136,19 @@ int runEdge(EdgeConfig& c) {
   // SIGTERM: stop listening, let requests in flight finish (up to --drain-timeout-ms), then
   // exit; a second signal stops at once.
   LoopHandle drain_deadline;
+  bool cut = false;  // the stop cut requests in flight: exit 1
   auto signals = onTerminationSignal(loop, [&](int signo) {
     if (server.draining()) {
-      spdlog::warn("edge stopping at once (signal {}): {} requests cut", signo, server.requests());
+      spdlog::warn("edge stopping at once (signal {}): requests cut: {}", signo, server.requests());
+      cut = server.requests() > 0;
       loop.stop();
       return;
     }
-    spdlog::info("edge draining: no new connections, {} requests in flight (up to {} ms)",
+    spdlog::info("edge draining: no new connections; requests in flight: {} (up to {} ms)",
                  server.requests(), c.edge.drain_timeout.count());
     drain_deadline = loop.after(c.edge.drain_timeout, [&] {
-      spdlog::warn("edge drain timed out: {} requests cut", server.requests());
+      spdlog::warn("edge drain timed out: requests cut: {}", server.requests());
+      cut = true;
       loop.stop();
     });
     server.drain([&] {
@@ -136,7 +158,7 @@ int runEdge(EdgeConfig& c) {
   });
   notifyReady(c.common.ready_fd, std::to_string(server.port()));
   loop.run();
-  return 0;
+  return cut ? 1 : 0;
 }
 
 }  // namespace sb::edge

@@ -33,8 +33,9 @@ void ModelDirectory::refresh() {
 }
 
 void ModelDirectory::apply(const json& status) {
-  std::map<std::string, int64_t> models;
   bool any = false;
+  TimePoint now = loop_.now();
+  for (auto& [id, k] : models_) k.live = false;
   int64_t now_s =
       std::chrono::duration_cast<std::chrono::seconds>(loop_.wallNow().time_since_epoch()).count();
   auto workers = status.is_object() ? status.find("workers") : status.end();
@@ -49,12 +50,14 @@ void ModelDirectory::apply(const json& status) {
       }
       for (const json& m : *list) {
         if (!m.is_string()) continue;
-        auto seen = models_.find(m.get<std::string>());
-        models[m.get<std::string>()] = seen != models_.end() ? seen->second : now_s;
+        auto [it, fresh] = models_.try_emplace(m.get<std::string>());
+        if (fresh) it->second.created = now_s;
+        it->second.last_seen = now;
+        it->second.live = true;
       }
     }
   }
-  models_ = std::move(models);
+  std::erase_if(models_, [&](const auto& kv) { return now - kv.second.last_seen > kRemember; });
   any_model_ = any;
   loaded_ = true;
 }
@@ -66,7 +69,8 @@ void ModelDirectory::answerWaiting(bool reachable) {
 }
 
 bool ModelDirectory::served(const std::string& model) const {
-  return any_model_ || models_.count(model) > 0;
+  auto it = models_.find(model);
+  return any_model_ || (it != models_.end() && loop_.now() - it->second.last_seen <= kRemember);
 }
 
 void ModelDirectory::check(const std::string& model, std::function<void(bool served)> done) {
@@ -82,14 +86,16 @@ json ModelDirectory::modelObject(const std::string& id) const {
   auto it = models_.find(id);
   return {{"id", id},
           {"object", "model"},
-          {"created", it != models_.end() ? it->second : 0},
+          {"created", it != models_.end() ? it->second.created : 0},
           {"owned_by", "switchboard"}};
 }
 
 void ModelDirectory::list(std::function<void(json)> done) {
   waiting_.push_back([this, done = std::move(done)](bool) {
     json data = json::array();
-    for (const auto& [id, created] : models_) data.push_back(modelObject(id));
+    for (const auto& [id, known] : models_) {
+      if (known.live) data.push_back(modelObject(id));
+    }
     done({{"object", "list"}, {"data", std::move(data)}});
   });
   refresh();

@@ -22,7 +22,9 @@ class ModelDirectory {
   void start();
   // `done(served)`: at once when the model is known, else after a fresh status. When the
   // router cannot be asked, the model counts as served (the request then gets the bus's own
-  // error).
+  // error). A model whose workers all left within the last `kRemember` still counts as
+  // served: its requests go to the router, which waits for a worker and answers 503 if none
+  // comes (clients retry that), so restarting the only worker is not a burst of 404s.
   void check(const std::string& model, std::function<void(bool served)> done);
   // {"object": "list", "data": [{id, object: "model", created, owned_by}]}, after a fresh
   // status.
@@ -38,7 +40,13 @@ class ModelDirectory {
   EventLoop& loop_;
   AsyncClient& bus_;
   Millis refresh_every_;
-  std::map<std::string, int64_t> models_;  // id -> first seen (unix seconds)
+  struct Known {
+    int64_t created = 0;    // first seen (unix seconds): stable while the model is served
+    TimePoint last_seen{};  // in the latest status that listed it
+    bool live = false;      // listed by the latest status
+  };
+  static constexpr Millis kRemember{30000};
+  std::map<std::string, Known> models_;
   bool any_model_ = false;
   bool loaded_ = false;
   uint64_t inflight_ = 0;

@@ -62,7 +62,11 @@ struct ScriptedBackend {
       std::this_thread::sleep_for(700ms);  // the backend's pace: holds the only slot
       ex.write(delta({{"content", "ed"}}, "stop"));
     } else if (text == "count") {
-      ex.write(delta({{"content", std::to_string(body["messages"].size()) + " messages"}}, "stop"));
+      bool reasoning = false;
+      for (const json& m : body["messages"]) reasoning |= m.contains("reasoning_content");
+      ex.write(delta({{"content", std::to_string(body["messages"].size()) + " messages" +
+                                      (reasoning ? " with reasoning" : "")}},
+                     "stop"));
     } else if (body.value("n", 1) == 2) {
       ex.write(delta({{"content", "first"}}, "stop", 0));
       ex.write(delta({{"content", "second"}}, "stop", 1));

@@ -113,7 +113,14 @@ void ChatTurn::infer(json history) {
 
 void ChatTurn::append() {
   json stored = messages_;
-  stored.push_back(result_.assistant);
+  // The answer without its reasoning: it is not part of the conversation, and servers that
+  // produce it (DeepSeek's API) refuse it in the messages of a later request.
+  json answer = result_.assistant;
+  if (answer.is_object()) {
+    answer.erase("reasoning_content");
+    answer.erase("reasoning");
+  }
+  stored.push_back(std::move(answer));
   json body = {{"id", options_.session}, {"op_id", opId()}, {"messages", std::move(stored)}};
   inflight_ = client_.send(
       "session", "session.append", packJsonValue(body), callOptions(), [this](const Incoming& in) {

@@ -286,7 +286,7 @@ std::optional<std::string> HttpServer::start() {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, options_.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
       options_.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, &ServerGlue::completed, this,
       MHD_OPTION_NOTIFY_CONNECTION, &ServerGlue::connection, this, MHD_OPTION_EXTERNAL_LOGGER,
-      &ServerGlue::log, this, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+      &ServerGlue::log, this, MHD_OPTION_END);
   if (!d) return "cannot listen on " + options_.host + ":" + port + ": " + std::strerror(errno);
   daemon_ = d;
   const MHD_DaemonInfo* info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

@@ -142,6 +142,11 @@ const checks = {
     assert.equal(a.choices[0].message.content, '1 messages');
     const b = await client.chat.completions.create({ model: 'm', messages: user('count') }, { headers });
     assert.equal(b.choices[0].message.content, '3 messages');  // the first turn, kept server-side
+    // A reasoning answer is stored without its reasoning (servers refuse it in later requests).
+    const c = await client.chat.completions.create({ model: 'm', messages: user('think') }, { headers });
+    assert.equal(c.choices[0].message.reasoning_content, 'Let me think. ');
+    const d = await client.chat.completions.create({ model: 'm', messages: user('count') }, { headers });
+    assert.equal(d.choices[0].message.content, '7 messages');
   },
 };
 

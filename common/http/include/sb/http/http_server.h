@@ -17,9 +17,9 @@
 namespace sb::http {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // an IPv4 or IPv6 address ("0.0.0.0", "::")
-  uint16_t port = 0;               // 0: any free port (port() tells which)
-  size_t max_body = size_t{8} << 20;
+  std::string host = "127.0.0.1";        // an IPv4 or IPv6 address ("0.0.0.0", "::")
+  uint16_t port = 0;                     // 0: any free port (port() tells which)
+  size_t max_body = size_t{4} << 20;     // the bus's own default cap (router and workers)
   size_t max_header = size_t{32} << 10;  // the request line and headers together
   unsigned max_connections = 10000;
   // From a connection's start, or the end of its previous request, to the end of the next
