@@ -55,7 +55,7 @@ std::function<bool()> overBus(sb::test::Bus& bus) {
   std::shared_ptr<sb::Client> client = bus.client();
   return [client] {
     auto r = client->call("infer", "chat", sb::test::packJson(nlohmann::json::parse(kBody)), {});
-    return r.status.ok() && r.chunks.size() >= 1;
+    return r.status.ok() && !r.chunks.empty();
   };
 }
 

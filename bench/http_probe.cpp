@@ -94,7 +94,8 @@ bool HttpProbe::readResponse(Response& r) {
   }
   std::string head = in_.substr(0, end + 2);
   in_.erase(0, end + 4);
-  r.status = std::atoi(head.c_str() + std::min<size_t>(9, head.size()));
+  r.status =
+      static_cast<int>(std::strtol(head.c_str() + std::min<size_t>(9, head.size()), nullptr, 10));
   std::transform(head.begin(), head.end(), head.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {

@@ -8,3 +8,7 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 "$BUILD/bench/bench_router_throughput" --seconds 4 --runs 5
 "$BUILD/bench/bench_policy_latency" --seconds 10 --runs 3
 "$BUILD/bench/bench_inference_stream" --seconds 5
+"$BUILD/bench/bench_edge_latency" --rounds 10 --per-round 300 --wrk-seconds 5
+"$BUILD/bench/bench_edge_streams" --streams 5000 --tokens 100
+# With an earlier build's binaries in DIR: BASELINE=DIR make -f Makefile.dev bench
+"$BUILD/bench/bench_backend_handoff" ${BASELINE:+--baseline-bin "$BASELINE"}

@@ -9,7 +9,7 @@ using json = nlohmann::json;
 using proto::Kind;
 
 ChatCall::ChatCall(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options,
-                   http::ExchangePtr ex, http::Headers headers, std::string request_id,
+                   http::ExchangePtr ex, http::Headers headers, const std::string& request_id,
                    Request request, std::function<void(const CallSummary&)> done)
     : loop_(loop),
       bus_(bus),
@@ -56,7 +56,7 @@ void ChatCall::start() {
     o.deadline = options_.request_timeout;
     turn_ = std::make_unique<ChatTurn>(bus_, o, req_.messages, req_.params,
                                        ChatTurn::Events{[this](const Incoming& c) { onChunk(c); },
-                                                        [this](ChatTurnResult r) {
+                                                        [this](const ChatTurnResult& r) {
                                                           if (r.status.ok())
                                                             onReply(r.reply);
                                                           else

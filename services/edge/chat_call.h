@@ -40,7 +40,7 @@ class ChatCall {
     std::string session;  // X-Session-Id, or ""
   };
   ChatCall(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options, http::ExchangePtr ex,
-           http::Headers headers, std::string request_id, Request request,
+           http::Headers headers, const std::string& request_id, Request request,
            std::function<void(const CallSummary&)> done);
   ~ChatCall();
   ChatCall(const ChatCall&) = delete;

@@ -77,7 +77,7 @@ void ModelDirectory::check(const std::string& model, std::function<void(bool ser
   if (loaded_ && served(model)) return done(true);
   // (Unknown models wait for the next status; requests arriving meanwhile share it, so the
   // router sees at most one status request from us at a time.)
-  waiting_.push_back(
+  waiting_.emplace_back(
       [this, model, done = std::move(done)](bool reachable) { done(!reachable || served(model)); });
   refresh();
 }
@@ -91,7 +91,7 @@ json ModelDirectory::modelObject(const std::string& id) const {
 }
 
 void ModelDirectory::list(std::function<void(json)> done) {
-  waiting_.push_back([this, done = std::move(done)](bool) {
+  waiting_.emplace_back([this, done = std::move(done)](bool) {
     json data = json::array();
     for (const auto& [id, known] : models_) {
       if (known.live) data.push_back(modelObject(id));

@@ -197,7 +197,7 @@ void Exchange::startStream(int status, const Headers& headers) {
   if (closed_ || status_ != 0 || !server_) return;
   status_ = status;
   streaming_ = true;
-  MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+  MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, size_t{16} * 1024,
                                                       &ServerGlue::read, this, nullptr);
   addHeaders(r, headers);
   if (server_->draining_) MHD_add_response_header(r, "Connection", "close");
