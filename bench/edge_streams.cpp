@@ -15,7 +15,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -43,15 +42,6 @@ struct Stream {
   sb::bench::ChunkedDecoder body;
   int tokens = 0;
 };
-
-// Status and memory of a process from /proc (kB fields of /proc/PID/status), in MB.
-double statusMb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::strlen(field))) / 1024.0;
-  }
-  return 0;
-}
 
 int connectTo(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -180,7 +170,7 @@ int main(int argc, char** argv) {
           if (s.ok_status && ++open_now > open_max) {
             open_max = open_now;
             if (open_max % 500 == 0 || open_max == streams) {
-              rss_at_max = statusMb(edge.pid(), "VmRSS:");
+              rss_at_max = sb::bench::statusMb(edge.pid(), "VmRSS:");
             }
           }
         }
@@ -220,7 +210,7 @@ int main(int argc, char** argv) {
               sb::bench::grouped(static_cast<double>(asked)).c_str(), elapsed);
   std::printf("  streams open at once: at most %d\n", open_max);
   std::printf("  edge RSS: %.1f MB with all open, peak %.1f MB (target < 300 MB)\n", rss_at_max,
-              statusMb(edge.pid(), "VmHWM:"));
+              sb::bench::statusMb(edge.pid(), "VmHWM:"));
   std::printf("  CPU per 1,000 tokens: edge %.1f ms, router + dispatch %.1f ms\n",
               delivered ? cpu_edge * 1e6 / static_cast<double>(delivered) : 0.0,
               delivered ? cpu_bus * 1e6 / static_cast<double>(delivered) : 0.0);

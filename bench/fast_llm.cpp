@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "listener.h"
+#include "openai_wire.h"
 
 namespace sb::bench {
 
@@ -23,14 +24,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string chunk(const std::string& bytes) {
-  char size[16];
-  std::snprintf(size, sizeof(size), "%zx\r\n", bytes.size());
-  return size + bytes + "\r\n";
-}
-
 std::string sseChunk(const std::string& delta_json, const char* finish) {
-  return chunk(
+  return sb::test::chunked(
       std::string("data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\","
                   "\"created\":1,\"model\":\"fast\",\"choices\":[{\"index\":0,\"delta\":") +
       delta_json + ",\"finish_reason\":" + finish + "}]}\n\n");
@@ -47,12 +42,12 @@ std::string streamRest(int tokens) {
   std::string out;
   for (int i = 1; i < tokens; ++i) out += sseChunk(R"({"content":"tok "})", "null");
   out += sseChunk("{}", "\"stop\"");
-  out += chunk(
+  out += sb::test::chunked(
       "data: {\"id\":\"chatcmpl-fast\",\"object\":\"chat.completion.chunk\",\"created\":1,"
       "\"model\":\"fast\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":" +
       std::to_string(tokens) + ",\"total_tokens\":" + std::to_string(tokens + 3) + "}}\n\n");
-  out += chunk("data: [DONE]\n\n");
-  out += "0\r\n\r\n";
+  out += sb::test::chunked("data: [DONE]\n\n");
+  out += sb::test::chunked("");  // the terminator
   return out;
 }
 

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include "bus.h"
@@ -25,15 +24,6 @@ namespace {
 std::string chatBody(int max_tokens) {
   return sb::test::packJson(
       {{"messages", {{{"role", "user"}, {"content", "benchmark"}}}}, {"max_tokens", max_tokens}});
-}
-
-// Peak resident set (VmHWM) of a process, in MB.
-double peakRssMb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
 }
 
 // The demo backend alone, in this process: tokens per second with `streams` streams at once.
@@ -151,7 +141,8 @@ int main(int argc, char** argv) {
   }
   double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   double cpu = sb::bench::cpuSeconds(router) + sb::bench::cpuSeconds(dispatch) - cpu0;
-  double rss_router = peakRssMb(router), rss_dispatch = peakRssMb(dispatch);
+  double rss_router = sb::bench::statusMb(router, "VmHWM:"),
+         rss_dispatch = sb::bench::statusMb(dispatch, "VmHWM:");
   std::printf("\n%d concurrent streams at 20 tokens/s each\n", slow);
   std::printf("  tokens relayed %s/s (%s expected), errors %llu\n",
               sb::bench::grouped(static_cast<double>(tokens) / elapsed).c_str(),
