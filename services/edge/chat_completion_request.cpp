@@ -8,8 +8,6 @@ namespace sb::edge {
 
 using json = nlohmann::json;
 
-namespace {
-
 bool isJsonType(std::string_view type) {
   size_t a = type.find_first_not_of(" \t");
   if (a == std::string_view::npos) return false;
@@ -23,8 +21,6 @@ bool isJsonType(std::string_view type) {
   return type.size() == kJson.size() || type[kJson.size()] == ';' || type[kJson.size()] == ' ' ||
          type[kJson.size()] == '\t';
 }
-
-}  // namespace
 
 bool validSessionId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;

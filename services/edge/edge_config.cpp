@@ -83,6 +83,11 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   app.add_option("--history", c.edge.history, "Stored messages sent as context in a session turn")
       ->check(sb::positiveNumber())
       ->capture_default_str();
+  int64_t embeddings_ms = c.edge.embeddings_timeout.count();
+  app.add_option("--embeddings-timeout-ms", embeddings_ms,
+                 "Deadline of an embeddings request on the bus")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
   app.add_option("--models-refresh-ms", models_ms, "How often the model list is re-read")
       ->check(sb::positiveNumber())
       ->capture_default_str();
@@ -112,6 +117,7 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   c.edge.keepalive = Millis(keepalive_ms);
   c.http.header_timeout = Millis(header_ms);
   c.edge.models_refresh = Millis(models_ms);
+  c.edge.embeddings_timeout = Millis(embeddings_ms);
   c.edge.retry_after = Millis(retry_ms);
   c.edge.drain_timeout = Millis(drain_ms);
   c.edge.access_log = !no_access_log;

@@ -1,6 +1,9 @@
 #include "edge_service.h"
 
 #include "chat_completion_request.h"
+#include "embeddings_request.h"
+#include "embeddings_response.h"
+#include "sb/proto/body_codec.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -33,11 +36,20 @@ std::string lowerTrim(std::string s) {
 }  // namespace
 
 EdgeService::EdgeService(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options)
-    : loop_(loop), bus_(bus), options_(options), models_(loop, bus, options.models_refresh) {}
+    : loop_(loop),
+      bus_(bus),
+      options_(options),
+      models_(loop, bus, options.models_refresh, "infer"),
+      embed_models_(loop, bus, options.models_refresh, "embeddings") {}
 
-EdgeService::~EdgeService() = default;
+EdgeService::~EdgeService() {
+  for (auto& [id, ex] : embeds_) ex->onClose(nullptr);
+}
 
-void EdgeService::start() { models_.start(); }
+void EdgeService::start() {
+  models_.start();
+  embed_models_.start();
+}
 
 std::string EdgeService::newRequestId() {
   char buf[40];
@@ -61,6 +73,14 @@ void EdgeService::handle(const http::ExchangePtr& ex) {
           {405, "Use POST for " + path, "invalid_request_error", "method_not_allowed", ""});
     }
     return chatCompletions(ex, headers, request_id);
+  }
+  if (path == "/v1/embeddings" || path == "/embeddings") {
+    if (method != "POST") {
+      return sendError(
+          ex, headers,
+          {405, "Use POST for " + path, "invalid_request_error", "method_not_allowed", ""});
+    }
+    return embeddings(ex, headers);
   }
   if (path == "/v1/models" || path.rfind("/v1/models/", 0) == 0) {
     if (method != "GET" && method != "HEAD") {
@@ -125,7 +145,24 @@ void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers,
 
 void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& headers,
                          std::string id) {
-  models_.list([this, ex, headers, id = std::move(id)](json list) {
+  models_.live([this, ex, headers, id = std::move(id)](std::vector<json> chat) mutable {
+    embed_models_.live([this, ex, headers, id = std::move(id), chat = std::move(chat)](
+                           std::vector<json> embed) { listModels(ex, headers, id, chat, embed); });
+  });
+}
+
+void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& headers,
+                             const std::string& id, const std::vector<json>& chat,
+                             const std::vector<json>& embed) {
+  json list = {{"object", "list"}, {"data", json::array()}};
+  for (const auto* part : {&chat, &embed}) {
+    for (const json& m : *part) {
+      bool dup = std::any_of(list["data"].begin(), list["data"].end(),
+                             [&](const json& o) { return o["id"] == m["id"]; });
+      if (!dup) list["data"].push_back(m);
+    }
+  }
+  {
     if (ex->closed()) return;
     if (id.empty()) {
       sendJson(ex, 200, headers, list);
@@ -138,7 +175,7 @@ void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& heade
       }
     }
     sendError(ex, headers, modelNotFound(id));
-  });
+  }
 }
 
 void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
@@ -172,6 +209,68 @@ void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Heade
         calls_.emplace(id, std::move(call));
         raw->start();
       });
+}
+
+void EdgeService::embeddings(const http::ExchangePtr& ex, const http::Headers& headers) {
+  if (ex->bodyTooLarge()) {
+    return sendError(ex, headers,
+                     {413, "The request body is larger than this server takes",
+                      "invalid_request_error", "request_too_large", ""});
+  }
+  EmbeddingsRequest req;
+  if (auto err = parseEmbeddingsRequest(ex->header("content-type"), ex->body(), {}, req)) {
+    return sendError(ex, headers, *err);
+  }
+  std::string model = req.model;
+  embed_models_.check(model, [this, ex, headers, req = std::move(req)](bool served) {
+    if (ex->closed()) return;
+    if (!served) return sendError(ex, headers, modelNotFound(req.model));
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_map(req.dimensions ? 3 : 2);
+    pk.pack("model"), pk.pack(req.model);
+    pk.pack("inputs"), pk.pack(req.inputs);
+    if (req.dimensions) pk.pack("dimensions"), pk.pack(req.dimensions);
+    CallOptions o;
+    o.model = req.model;
+    o.deadline = options_.embeddings_timeout;
+    o.idempotent = true;  // the same texts give the same vectors: safe to send again
+    uint64_t id = bus_.send(
+        "embeddings", "embed", {buf.data(), buf.size()}, o,
+        [this, ex, headers, model = req.model, n = req.inputs.size(),
+         base64 = req.base64](const Incoming& in) {
+          if (in.kind == proto::Kind::kChunk) return;
+          embeds_.erase(in.id);
+          ex->onClose(nullptr);
+          embedded(ex, headers, model, n, base64, in);
+        });
+    embeds_.emplace(id, ex);
+    ex->onClose([this, id] {
+      embeds_.erase(id);
+      bus_.cancel(id);
+    });
+  });
+}
+
+void EdgeService::embedded(const http::ExchangePtr& ex, http::Headers headers,
+                           const std::string& model, size_t inputs, bool base64,
+                           const Incoming& in) {
+  if (ex->closed()) return;
+  CallSummary summary;
+  summary.model = model;
+  if (in.kind == proto::Kind::kError) {
+    return sendError(ex, std::move(headers), fromStatus({in.code, in.message}));
+  }
+  std::string out;
+  EmbeddingsSummary s;
+  if (auto st = renderEmbeddings(in.body, inputs, base64, model, out, s); !st.ok()) {
+    spdlog::error("embeddings: {}", st.message);
+    return sendError(ex, std::move(headers), fromStatus(st));
+  }
+  headers.emplace_back("Content-Type", "application/json");
+  ex->respond(200, headers, std::move(out));
+  summary.prompt_tokens = s.prompt_tokens;
+  accessLog(ex, summary);
 }
 
 void EdgeService::accessLog(const http::ExchangePtr& ex, const CallSummary& s) const {

@@ -28,6 +28,12 @@ class EdgeService {
   void chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
                        const std::string& request_id);
   void models(const http::ExchangePtr& ex, const http::Headers& headers, std::string id);
+  void listModels(const http::ExchangePtr& ex, const http::Headers& headers,
+                  const std::string& id, const std::vector<nlohmann::json>& chat,
+                  const std::vector<nlohmann::json>& embed);
+  void embeddings(const http::ExchangePtr& ex, const http::Headers& headers);
+  void embedded(const http::ExchangePtr& ex, http::Headers headers, const std::string& model,
+                size_t inputs, bool base64, const Incoming& in);
   void sendError(const http::ExchangePtr& ex, http::Headers headers, const HttpError& e);
   void sendJson(const http::ExchangePtr& ex, int status, http::Headers headers,
                 const nlohmann::json& body);
@@ -40,7 +46,10 @@ class EdgeService {
   EventLoop& loop_;
   AsyncClient& bus_;
   const EdgeOptions& options_;
-  ModelDirectory models_;
+  ModelDirectory models_;        // chat: the `infer` workers' models
+  ModelDirectory embed_models_;  // the `embeddings` workers' models
+  // Embeddings requests on the bus, by bus id: their exchanges' close hooks refer to us.
+  std::unordered_map<uint64_t, http::ExchangePtr> embeds_;
   std::unordered_map<uint64_t, std::unique_ptr<ChatCall>> calls_;
   uint64_t next_call_ = 1;
 };

@@ -8,8 +8,9 @@ namespace sb::edge {
 
 using json = nlohmann::json;
 
-ModelDirectory::ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh)
-    : loop_(loop), bus_(bus), refresh_every_(refresh) {}
+ModelDirectory::ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh,
+                               std::string service)
+    : loop_(loop), bus_(bus), refresh_every_(refresh), service_(std::move(service)) {}
 
 void ModelDirectory::start() {
   refresh();
@@ -41,7 +42,7 @@ void ModelDirectory::apply(const json& status) {
   auto workers = status.is_object() ? status.find("workers") : status.end();
   if (status.is_object() && workers != status.end() && workers->is_array()) {
     for (const json& w : *workers) {
-      if (!w.is_object() || w.value("service", "") != "infer" || w.value("draining", false))
+      if (!w.is_object() || w.value("service", "") != service_ || w.value("draining", false))
         continue;
       auto list = w.find("models");
       if (list == w.end() || !list->is_array() || list->empty()) {
@@ -91,12 +92,18 @@ json ModelDirectory::modelObject(const std::string& id) const {
 }
 
 void ModelDirectory::list(std::function<void(json)> done) {
+  live([done = std::move(done)](std::vector<json> models) {
+    done({{"object", "list"}, {"data", std::move(models)}});
+  });
+}
+
+void ModelDirectory::live(std::function<void(std::vector<json>)> done) {
   waiting_.emplace_back([this, done = std::move(done)](bool) {
-    json data = json::array();
+    std::vector<json> data;
     for (const auto& [id, known] : models_) {
       if (known.live) data.push_back(modelObject(id));
     }
-    done({{"object", "list"}, {"data", std::move(data)}});
+    done(std::move(data));
   });
   refresh();
 }

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,13 +12,13 @@
 
 namespace sb::edge {
 
-// The models the live `infer` workers announce, read from the router's status and kept fresh
+// The models the live workers of one service (`infer`, `embeddings`) announce, read from the router's status and kept fresh
 // on an interval. A model not in the list is checked against a fresh status before it is
 // called unknown, so a worker that registered a moment ago is found; a worker that serves
 // any model (it announced none) makes every model served.
 class ModelDirectory {
  public:
-  ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh);
+  ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh, std::string service);
 
   void start();
   // `done(served)`: at once when the model is known, else after a fresh status. When the
@@ -29,6 +30,8 @@ class ModelDirectory {
   // {"object": "list", "data": [{id, object: "model", created, owned_by}]}, after a fresh
   // status.
   void list(std::function<void(nlohmann::json)> done);
+  // The live models, after a fresh status (for a list merged from several directories).
+  void live(std::function<void(std::vector<nlohmann::json>)> done);
 
  private:
   void refresh();
@@ -40,6 +43,7 @@ class ModelDirectory {
   EventLoop& loop_;
   AsyncClient& bus_;
   Millis refresh_every_;
+  std::string service_;
   struct Known {
     int64_t created = 0;    // first seen (unix seconds): stable while the model is served
     TimePoint last_seen{};  // in the latest status that listed it

@@ -4,78 +4,37 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "openai_backend.h"
 #include "sb/bus/worker_config.h"
+#include "sb/core/backend_flag.h"
 #include "sb/core/config.h"
-#include "sb/core/url.h"
 #include "sb/http/http_client.h"
 #include "sb/proto/body_codec.h"
 
 namespace sb::inference {
 
-namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string part; std::getline(in, part, sep);) {
-    if (!part.empty()) out.push_back(part);
-  }
-  return out;
-}
-
-bool number(const std::string& s, uint32_t& out) {
-  char* end = nullptr;
-  unsigned long v = std::strtoul(s.c_str(), &end, 10);
-  if (s.empty() || *end || v == 0 || v > 1000000) return false;
-  out = static_cast<uint32_t>(v);
-  return true;
-}
-
-// An http(s) URL with a host, as libcurl reads it (the same library that will use it).
-std::optional<std::string> checkBaseUrl(const std::string& url) {
-  std::optional<UrlParts> u = parseUrl(url);
-  if (!u) return "not a URL (http://host:port)";
-  if (u->scheme != "http" && u->scheme != "https") return "the scheme must be http or https";
-  if (u->host.empty()) return "no host";
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::optional<std::string> parseBackend(const std::string& text, BackendConfig& out) {
-  for (const auto& item : split(text, ',')) {
-    size_t eq = item.find('=');
-    std::string key = item.substr(0, eq),
-                value = eq == std::string::npos ? "" : item.substr(eq + 1);
-    if (key == "kind" && (value == "demo" || value == "openai"))
-      out.kind = value;
-    else if (key == "url" && !value.empty())
-      out.url = value;
-    else if (key == "models")
-      out.spec.models = split(value, '|');
-    else if ((key == "weight" && number(value, out.spec.weight)) ||
-             (key == "max_conns" && number(value, out.spec.max_conns)))
-      continue;  // number() stored it
-    else if (key == "backup" && eq == std::string::npos)
-      out.spec.backup = true;
-    else if (key == "api_key_env" && !value.empty())
-      out.api_key_env = value;
-    else if (key == "name" && !value.empty())
-      out.spec.name = value;
-    else
-      return std::string("bad backend setting '").append(item).append("' in '").append(text) + "'";
-  }
-  while (!out.url.empty() && out.url.back() == '/') out.url.pop_back();
-  if (out.kind == "openai" && out.url.empty()) return "an openai backend needs url=...";
-  if (out.kind == "openai") {
-    if (auto err = checkBaseUrl(out.url)) return "backend url '" + out.url + "': " + *err;
-  }
-  if (out.spec.name.empty()) out.spec.name = out.kind == "demo" ? "demo" : out.url;
+  BackendFlag f;
+  f.kind = out.kind;
+  f.url = out.url;
+  f.models = out.spec.models;
+  f.weight = out.spec.weight;
+  f.max_conns = out.spec.max_conns;
+  f.backup = out.spec.backup;
+  f.name = out.spec.name;
+  f.api_key_env = out.api_key_env;
+  if (auto err = parseBackendFlag(text, {"demo", "openai"}, {"openai"}, f)) return err;
+  out.kind = f.kind;
+  out.url = f.url;
+  out.api_key_env = f.api_key_env;
+  out.spec.name = f.name;
+  out.spec.models = f.models;
+  out.spec.weight = f.weight;
+  out.spec.max_conns = f.max_conns;
+  out.spec.backup = f.backup;
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #include "openai_backend.h"
 
+#include "sb/http/openai_api.h"
 #include "stream_event.h"
 
 namespace sb::inference {
@@ -47,35 +48,11 @@ ChatFailure classify(long status) {
   return ChatFailure::kRejected;
 }
 
-// The root the API paths hang from: "http://h:8000", "http://h:8000/" and "http://h:8000/v1"
-// all give "http://h:8000" (servers are documented both ways).
-std::string apiRoot(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.size() >= 3 && url.compare(url.size() - 3, 3, "/v1") == 0) url.resize(url.size() - 3);
-  return url;
-}
-
-// The backend's own words from an OpenAI-style error body ({"error": {"message": ...}}, or
-// {"error": "..."} as some servers send), else the start of the body.
-std::string errorMessage(long status, const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  std::string detail;
-  if (j.is_object() && j.contains("error")) {
-    const json& e = j["error"];
-    if (e.is_object() && e.contains("message") && e["message"].is_string())
-      detail = e["message"].get<std::string>();
-    else if (e.is_string())
-      detail = e.get<std::string>();
-  }
-  if (detail.empty()) detail = body.substr(0, 200);
-  return "backend answered HTTP " + std::to_string(status) + (detail.empty() ? "" : ": " + detail);
-}
-
 }  // namespace
 
 OpenAiBackend::OpenAiBackend(EventLoop& loop, http::HttpClient& http, OpenAiOptions options)
     : loop_(loop), http_(http), options_(std::move(options)) {
-  options_.base_url = apiRoot(std::move(options_.base_url));
+  options_.base_url = http::openAiApiRoot(std::move(options_.base_url));
 }
 
 OpenAiBackend::~OpenAiBackend() {
@@ -180,7 +157,7 @@ void OpenAiBackend::onEvent(StreamId id, Stream& s, const http::SseEvent& event)
       end(id, midStreamFailure(s.out, "the backend sent an event that is not a JSON object"));
       return;
     case StreamEvent::Kind::kError:
-      end(id, midStreamFailure(s.out, errorMessage(200, event.data)));
+      end(id, midStreamFailure(s.out, http::openAiErrorMessage(200, event.data)));
       return;
     case StreamEvent::Kind::kChunk:
       break;
@@ -217,7 +194,7 @@ void OpenAiBackend::onDone(StreamId id, const http::Result& result) {
     out.message = "cannot reach the backend: " + result.error;
   } else if (result.status != 0 && result.status != 200) {
     out.failure = classify(result.status);
-    out.message = errorMessage(result.status, s.error_body);
+    out.message = http::openAiErrorMessage(result.status, s.error_body);
   } else if (!out.finish_reason.empty() && result.ok) {
     out.failure = ChatFailure::kNone;  // finished without a [DONE] line: some servers do that
   } else {

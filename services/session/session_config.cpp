@@ -6,7 +6,7 @@
 
 #include "sb/bus/worker_config.h"
 #include "sb/core/config.h"
-#include "sb/redis/redis_url.h"
+#include "sb/redis/redis_flags.h"
 
 namespace sb::session {
 
@@ -18,34 +18,9 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
   WorkerFlags wf;
   addWorkerOptions(app, c.worker, wf);
   app.get_option("--capacity")->default_val(512);
-  std::string single;
-  std::vector<std::string> shards, cluster;
-  auto* o_single = app.add_option(
-      "--redis", single,
-      "One Redis: redis://[user[:password]@]host[:port][/db] (default redis://127.0.0.1:6379)");
-  auto* o_shards = app.add_option("--shard", shards,
-                                  "Static shards: standalone Redis servers, slots split into "
-                                  "contiguous ranges in this order; repeat")
-                       ->delimiter(',');
-  auto* o_cluster =
-      app.add_option("--cluster", cluster, "Redis Cluster seed nodes; repeat")->delimiter(',');
-  o_single->excludes(o_shards)->excludes(o_cluster);
-  o_shards->excludes(o_cluster);
-  app.add_option("--redis-password", c.redis.connection.password,
-                 "Password for AUTH (prefer the environment or the config file)");
-  app.add_option("--redis-user", c.redis.connection.user,
-                 "ACL user for AUTH (or in the URL: redis://user:password@host:port)");
-  int64_t connect_ms = 1000, command_ms = 1000, refresh_ms = 10000, ack_ms = 1000;
-  app.add_option("--redis-connect-timeout-ms", connect_ms, "Redis connect timeout")
-      ->check(sb::positiveNumber())
-      ->capture_default_str();
-  app.add_option("--redis-timeout-ms", command_ms,
-                 "Redis command timeout: a slower reply drops the connection")
-      ->check(sb::positiveNumber())
-      ->capture_default_str();
-  app.add_option("--cluster-refresh-ms", refresh_ms, "Periodic slot-map refresh (cluster)")
-      ->check(sb::positiveNumber())
-      ->capture_default_str();
+  redis::RedisFlags rf;
+  redis::addRedisOptions(app, rf, c.redis);
+  int64_t ack_ms = 1000;
   app.add_flag("--replica-reads", c.service.replica_reads,
                "Serve session.get from cluster replicas (READONLY)");
   app.add_option(
@@ -88,41 +63,13 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
     std::cerr << "sb-session: " << why << "\n";
     return 2;
   };
-  std::vector<std::string> urls;
-  if (!shards.empty()) {
-    c.redis.topology = redis::Topology::kShards;
-    urls = shards;
-  } else if (!cluster.empty()) {
-    c.redis.topology = redis::Topology::kCluster;
-    urls = cluster;
-  } else {
-    c.redis.topology = redis::Topology::kSingle;
-    urls = {single.empty() ? "redis://127.0.0.1:6379" : single};
-  }
-  for (const auto& url : urls) {
-    redis::RedisUrl parsed;
-    if (auto st = redis::parseRedisUrl(url, parsed); !st.ok()) return fail(st.message);
-    // Credentials and database from the URL, unless the flags gave them; every node of a
-    // topology logs in the same way.
-    if (!parsed.password.empty() && c.redis.connection.password.empty())
-      c.redis.connection.password = parsed.password;
-    if (!parsed.user.empty() && c.redis.connection.user.empty())
-      c.redis.connection.user = parsed.user;
-    if (parsed.db != 0) c.redis.connection.db = parsed.db;
-    c.redis.nodes.push_back(parsed.node);
-  }
-  if (c.redis.connection.db != 0 && c.redis.topology == redis::Topology::kCluster) {
-    return fail("Redis Cluster has only database 0");
-  }
+  if (auto err = redis::applyRedisOptions(rf, c.redis)) return fail(*err);
   if (c.store.prefix.find_first_of("{}") != std::string::npos) {
     return fail("--key-prefix must not contain braces (they would change the hash tag)");
   }
   if (c.service.max_message_bytes > c.store.max_history_bytes) {
     return fail("--max-message-bytes must not exceed --max-history-bytes");
   }
-  c.redis.connection.connect_timeout = Millis(connect_ms);
-  c.redis.connection.command_timeout = Millis(command_ms);
-  c.redis.refresh_interval = Millis(refresh_ms);
   c.redis.replica_reads = c.service.replica_reads;
   c.store.ack_timeout = Millis(ack_ms);
   c.store.op_window = Millis(op_window_s * 1000);

@@ -1,0 +1,80 @@
+#include "embeddings_request.h"
+
+#include <nlohmann/json.hpp>
+
+#include "chat_completion_request.h"
+
+namespace sb::edge {
+
+using json = nlohmann::json;
+
+namespace {
+
+HttpError tokenIds() {
+  return invalidRequest(
+      "'input' holds token ids; this server embeds text only: send the text as a string or an "
+      "array of strings",
+      "input", "token_ids_not_supported");
+}
+
+}  // namespace
+
+std::optional<HttpError> parseEmbeddingsRequest(std::string_view content_type,
+                                                std::string_view body_text,
+                                                const EmbeddingsLimits& limits,
+                                                EmbeddingsRequest& out) {
+  if (!isJsonType(content_type)) {
+    return HttpError{415, "Content-Type must be application/json", "invalid_request_error",
+                     "unsupported_media_type", ""};
+  }
+  json body = json::parse(body_text, nullptr, false);
+  if (body.is_discarded()) return invalidRequest("The body is not valid JSON (or not UTF-8)");
+  if (!body.is_object()) return invalidRequest("The body must be a JSON object");
+  auto model = body.find("model");
+  if (model == body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
+    return invalidRequest("'model' is required (a string)", "model");
+  if (model->get_ref<const std::string&>().size() > 256)
+    return invalidRequest("'model' is longer than 256 bytes", "model");
+  out.model = model->get<std::string>();
+  auto input = body.find("input");
+  std::string size_rule = "each input must be a non-empty string of at most " +
+                          std::to_string(limits.max_text_bytes) + " bytes";
+  if (input == body.end() || input->is_null())
+    return invalidRequest("'input' is required: a string or an array of strings", "input");
+  if (input->is_string()) {
+    const auto& s = input->get_ref<const std::string&>();
+    if (s.empty() || s.size() > limits.max_text_bytes) return invalidRequest(size_rule, "input");
+    out.inputs.push_back(s);
+  } else if (input->is_array()) {
+    if (input->empty()) return invalidRequest("'input' must not be an empty array", "input");
+    if (input->size() > limits.max_inputs) {
+      return invalidRequest("'input' holds " + std::to_string(input->size()) +
+                                " items; at most " + std::to_string(limits.max_inputs) +
+                                " per request",
+                            "input");
+    }
+    for (const json& item : *input) {
+      if (item.is_number_integer() || item.is_array()) return tokenIds();
+      if (!item.is_string()) return invalidRequest("'input' must hold strings", "input");
+      const auto& s = item.get_ref<const std::string&>();
+      if (s.empty() || s.size() > limits.max_text_bytes) return invalidRequest(size_rule, "input");
+      out.inputs.push_back(s);
+    }
+  } else {
+    return invalidRequest("'input' must be a string or an array of strings", "input");
+  }
+  if (auto f = body.find("encoding_format"); f != body.end() && !f->is_null()) {
+    if (*f == "base64")
+      out.base64 = true;
+    else if (*f != "float")
+      return invalidRequest("'encoding_format' must be \"float\" or \"base64\"", "encoding_format");
+  }
+  if (auto d = body.find("dimensions"); d != body.end() && !d->is_null()) {
+    if (!d->is_number_unsigned() || d->get<uint64_t>() < 1 || d->get<uint64_t>() > 16384)
+      return invalidRequest("'dimensions' must be an integer from 1 to 16384", "dimensions");
+    out.dimensions = d->get<uint32_t>();
+  }
+  return std::nullopt;
+}
+
+}  // namespace sb::edge
