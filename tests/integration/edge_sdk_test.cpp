@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "dispatch.h"
+#include "fake_embedder.h"
 #include "fake_http.h"
 #include "openai_wire.h"
 #include "redis.h"
@@ -117,6 +118,29 @@ TEST(EdgeSdk, TheOfficialOpenAiSdkAgainstTheSuite) {
   bool tools_seen = false;
   for (const auto& b : script.bodies) tools_seen |= b.contains("tools");
   EXPECT_TRUE(tools_seen);
+}
+
+TEST(EdgeSdk, EmbeddingsCreateThroughTheCache) {
+  FakeEmbedder backend;
+  RedisServer redis;
+  Bus bus;
+  auto cache = Process::start("sb-embedding-cache",
+                              {"--router", bus.backend(), "--redis", redis.url(), "--embed-backend",
+                               "kind=openai,url=" + backend.base() + "/v1"});
+  ASSERT_TRUE(cache.awaitReady(10s)) << cache.log();
+  auto edge = Process::start("sb-edge", {"--router", bus.frontend(), "--listen", "127.0.0.1:0"});
+  auto port = edge.awaitReady(10s);
+  ASSERT_TRUE(port.has_value()) << edge.log();
+  std::string url = "http://127.0.0.1:" + *port + "/v1";
+  auto node = Process::startSystem("env", {"NODE_PATH=" SB_NODE_MODULES, "EDGE_URL=" + url, "node",
+                                           SB_NODE_TESTS "/edge_embeddings.cjs"});
+  auto rc = node.awaitExit(60s);
+  std::cout << node.log();
+  ASSERT_EQ(rc, 0) << node.log() << "\n--- edge:\n" << edge.log() << "\n--- cache:\n"
+                   << cache.log();
+  // Asked twice (base64, then float), computed once; the array's repeat too.
+  EXPECT_EQ(backend.computed("hello embeddings"), 1);
+  EXPECT_EQ(backend.computed("first text"), 1);
 }
 
 }  // namespace
