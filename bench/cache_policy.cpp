@@ -22,6 +22,7 @@
 #include "sb/core/clock.h"
 #include "sb/policy/lru_cache.h"
 #include "sb/policy/tinylfu_cache.h"
+#include "zipf.h"
 
 namespace {
 
@@ -83,28 +84,7 @@ Workload makeWorkload(const Options& o) {
   }
   w.mean_weight = total_weight / static_cast<double>(o.keys);
 
-  // Popularity rank -> key id is a shuffle, so popularity is unrelated to key order or hash.
-  std::vector<uint32_t> by_rank(o.keys);
-  std::iota(by_rank.begin(), by_rank.end(), 0u);
-  std::shuffle(by_rank.begin(), by_rank.end(), gen);
-
-  std::vector<double> cdf(o.keys);
-  double sum = 0;
-  for (uint64_t r = 0; r < o.keys; ++r) {
-    sum += 1.0 / std::pow(static_cast<double>(r + 1), o.skew);
-    cdf[r] = sum;
-  }
-  w.probability.resize(o.keys);
-  for (uint64_t r = 0; r < o.keys; ++r) {
-    w.probability[r] = (cdf[r] - (r ? cdf[r - 1] : 0.0)) / sum;
-  }
-  std::uniform_real_distribution<double> uniform(0.0, sum);
-  w.trace.reserve(o.lookups);
-  for (uint64_t i = 0; i < o.lookups; ++i) {
-    auto rank = std::upper_bound(cdf.begin(), cdf.end(), uniform(gen)) - cdf.begin();
-    rank = std::min<ptrdiff_t>(rank, static_cast<ptrdiff_t>(o.keys) - 1);
-    w.trace.push_back(by_rank[static_cast<size_t>(rank)]);
-  }
+  w.trace = sb::bench::zipfTrace(o.keys, o.lookups, o.skew, gen, &w.probability);
   return w;
 }
 

@@ -12,3 +12,6 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 "$BUILD/bench/bench_edge_streams" --streams 5000 --tokens 100
 # With an earlier build's binaries in DIR: BASELINE=DIR make -f Makefile.dev bench
 "$BUILD/bench/bench_backend_handoff" ${BASELINE:+--baseline-bin "$BASELINE"}
+"$BUILD/bench/bench_cache_policy"
+"$BUILD/bench/bench_embed_hit_latency" --requests 10000 --runs 3
+"$BUILD/bench/bench_embed_backend_savings"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings the suite up on this machine: a local redis-server (unless one already answers on
 # 127.0.0.1:6379), the router, a session service, an inference worker with the demo backend
-# (a stand-in for a model, not one, served as model "demo"), the OpenAI-compatible HTTP edge
+# (a stand-in for a model, not one, served as model "demo"), an embedding cache with the
+# built-in hash embedder (lexical, not semantic; model "hash"), the OpenAI-compatible HTTP edge
 # on 127.0.0.1:8080 and two echo workers (one of them streams).
 # Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
 # shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
@@ -45,6 +46,9 @@ worker_pids+=($!)
 setsid "$BIN/sb-inference-dispatch" --router "$WORKERS" --name infer-1 \
   --llm-backend kind=demo,models=demo,max_conns=64 &
 worker_pids+=($!)
+setsid "$BIN/sb-embedding-cache" --router "$WORKERS" --redis "$REDIS_URL" --name embeddings-1 \
+  --embed-backend kind=hash,models=hash,max_conns=64 &
+worker_pids+=($!)
 setsid "$BIN/sb-edge" --router "$CLIENTS" --listen "$EDGE" --cors-origin '*' &
 edge_pid=$!
 setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-1 --capacity 16 &
@@ -55,18 +59,22 @@ worker_pids+=($!)
 cat <<MSG
 
 Switchboard is up: clients on $CLIENTS, workers on $WORKERS.
-OpenAI-compatible API: base URL http://$EDGE/v1 (any API key; model "demo").
+OpenAI-compatible API: base URL http://$EDGE/v1 (any API key; chat model "demo", embeddings
+model "hash").
 Try, in another terminal:
   curl http://$EDGE/v1/chat/completions -H 'Content-Type: application/json' \
     -d '{"model":"demo","messages":[{"role":"user","content":"hi"}],"stream":true}'
   curl http://$EDGE/v1/chat/completions -H 'Content-Type: application/json' -H 'X-Session-Id: demo' \
     -d '{"model":"demo","messages":[{"role":"user","content":"remember me"}]}'
+  curl http://$EDGE/v1/embeddings -H 'Content-Type: application/json' \
+    -d '{"model":"hash","input":["hello world","hello there"],"encoding_format":"float"}'
   $BIN/sbctl status
   $BIN/sbctl call echo echo '{"hello":"world"}'
   $BIN/sbctl call session session.create '{"id":"demo","user":"me"}'
   $BIN/sbctl call session session.get '{"id":"demo"}'
   $BIN/sbctl call infer chat '{"messages":[{"role":"user","content":"hi"}],"max_tokens":8}'
   $BIN/sbctl chat --session demo "hello"
+  $BIN/sbctl call embeddings embed '{"model":"hash","inputs":["hello world"]}'
   $BIN/sbctl metrics
 Ctrl-C stops everything.
 

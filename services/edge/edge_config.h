@@ -12,9 +12,9 @@ namespace sb::edge {
 
 struct EdgeOptions {
   std::string router = "tcp://127.0.0.1:5555";
-  Millis request_timeout{600000};  // a chat request's deadline on the bus
+  Millis request_timeout{600000};    // a chat request's deadline on the bus
   Millis embeddings_timeout{60000};  // an embeddings request's deadline on the bus
-  Millis keepalive{15000};         // SSE comment interval while waiting for the first token
+  Millis keepalive{15000};           // SSE comment interval while waiting for the first token
   Millis models_refresh{2000};
   Millis retry_after{1000};               // suggested to clients on 429 and 503
   Millis drain_timeout{60000};            // longest wait for requests in flight on SIGTERM

@@ -235,15 +235,14 @@ void EdgeService::embeddings(const http::ExchangePtr& ex, const http::Headers& h
     o.model = req.model;
     o.deadline = options_.embeddings_timeout;
     o.idempotent = true;  // the same texts give the same vectors: safe to send again
-    uint64_t id = bus_.send(
-        "embeddings", "embed", {buf.data(), buf.size()}, o,
-        [this, ex, headers, model = req.model, n = req.inputs.size(),
-         base64 = req.base64](const Incoming& in) {
-          if (in.kind == proto::Kind::kChunk) return;
-          embeds_.erase(in.id);
-          ex->onClose(nullptr);
-          embedded(ex, headers, model, n, base64, in);
-        });
+    uint64_t id = bus_.send("embeddings", "embed", {buf.data(), buf.size()}, o,
+                            [this, ex, headers, model = req.model, n = req.inputs.size(),
+                             base64 = req.base64](const Incoming& in) {
+                              if (in.kind == proto::Kind::kChunk) return;
+                              embeds_.erase(in.id);
+                              ex->onClose(nullptr);
+                              embedded(ex, headers, model, n, base64, in);
+                            });
     embeds_.emplace(id, ex);
     ex->onClose([this, id] {
       embeds_.erase(id);

@@ -28,8 +28,8 @@ class EdgeService {
   void chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
                        const std::string& request_id);
   void models(const http::ExchangePtr& ex, const http::Headers& headers, std::string id);
-  void listModels(const http::ExchangePtr& ex, const http::Headers& headers,
-                  const std::string& id, const std::vector<nlohmann::json>& chat,
+  void listModels(const http::ExchangePtr& ex, const http::Headers& headers, const std::string& id,
+                  const std::vector<nlohmann::json>& chat,
                   const std::vector<nlohmann::json>& embed);
   void embeddings(const http::ExchangePtr& ex, const http::Headers& headers);
   void embedded(const http::ExchangePtr& ex, http::Headers headers, const std::string& model,

@@ -48,9 +48,8 @@ std::optional<HttpError> parseEmbeddingsRequest(std::string_view content_type,
   } else if (input->is_array()) {
     if (input->empty()) return invalidRequest("'input' must not be an empty array", "input");
     if (input->size() > limits.max_inputs) {
-      return invalidRequest("'input' holds " + std::to_string(input->size()) +
-                                " items; at most " + std::to_string(limits.max_inputs) +
-                                " per request",
+      return invalidRequest("'input' holds " + std::to_string(input->size()) + " items; at most " +
+                                std::to_string(limits.max_inputs) + " per request",
                             "input");
     }
     for (const json& item : *input) {

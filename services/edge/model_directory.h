@@ -12,10 +12,10 @@
 
 namespace sb::edge {
 
-// The models the live workers of one service (`infer`, `embeddings`) announce, read from the router's status and kept fresh
-// on an interval. A model not in the list is checked against a fresh status before it is
-// called unknown, so a worker that registered a moment ago is found; a worker that serves
-// any model (it announced none) makes every model served.
+// The models the live workers of one service (`infer`, `embeddings`) announce, read from the
+// router's status and kept fresh on an interval. A model not in the list is checked against a fresh
+// status before it is called unknown, so a worker that registered a moment ago is found; a worker
+// that serves any model (it announced none) makes every model served.
 class ModelDirectory {
  public:
   ModelDirectory(EventLoop& loop, AsyncClient& bus, Millis refresh, std::string service);

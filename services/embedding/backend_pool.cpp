@@ -152,9 +152,9 @@ void BackendPool::send(uint64_t flight_id) {
     auto it = flights_.find(flight_id);
     if (it == flights_.end()) return;
     backends_[it->second.backend]->cancel(it->second.call);
-    onResult(flight_id, EmbedResult{Status::error(ErrorCode::kUnavailable,
-                                                  "backend did not answer in time"),
-                                    {}});
+    onResult(
+        flight_id,
+        EmbedResult{Status::error(ErrorCode::kUnavailable, "backend did not answer in time"), {}});
   });
   f.call = backends_[f.backend]->embed(
       batch, [this, flight_id](EmbedResult&& r) { onResult(flight_id, std::move(r)); });
@@ -166,9 +166,9 @@ void BackendPool::onResult(uint64_t flight_id, EmbedResult&& result) {
   Flight& f = it->second;
   f.timeout.cancel();
   bool backend_fault = result.status.code == ErrorCode::kUnavailable;
-  balancer_.onFinish(f.backend, result.status.ok()  ? Outcome::kSuccess
-                                : backend_fault     ? Outcome::kFailure
-                                                    : Outcome::kNeutral);
+  balancer_.onFinish(f.backend, result.status.ok() ? Outcome::kSuccess
+                                : backend_fault    ? Outcome::kFailure
+                                                   : Outcome::kNeutral);
   if (!result.status.ok()) {
     ++counters_.failed;
     spdlog::warn("embedding backend {}: {} texts failed: {}", specs_[f.backend].name,

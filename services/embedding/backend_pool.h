@@ -23,10 +23,10 @@ struct BackendSpec {
 };
 
 struct PoolOptions {
-  uint32_t max_batch = 32;  // texts in one backend call (TEI's max_client_batch_size)
-  Millis window{2};         // how long a lone miss waits for others to share its call
-  Millis timeout{30000};    // one backend call
-  uint32_t max_tries = 2;   // backends tried for one batch
+  uint32_t max_batch = 32;     // texts in one backend call (TEI's max_client_batch_size)
+  Millis window{2};            // how long a lone miss waits for others to share its call
+  Millis timeout{30000};       // one backend call
+  uint32_t max_tries = 2;      // backends tried for one batch
   size_t max_queued = 100000;  // texts waiting for a free backend; beyond: RESOURCE_EXHAUSTED
   FailurePolicy failure;
 };

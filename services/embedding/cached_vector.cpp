@@ -69,8 +69,8 @@ EmbeddingPtr decodeCachedVector(std::string_view bytes, const Digest& key, uint3
     return nullptr;
   }
   if (bytes.size() != kHead + size_t{dim} * 4) {
-    why = "size " + std::to_string(bytes.size()) + " does not match dimension " +
-          std::to_string(dim);
+    why =
+        "size " + std::to_string(bytes.size()) + " does not match dimension " + std::to_string(dim);
     return nullptr;
   }
   std::string_view values = bytes.substr(kHead);

@@ -87,14 +87,14 @@ void EmbedCache::lookup(const FlightPtr& f) {
     redis_.countSkipped();
     return compute(f, false);
   }
-  redis_.get(f->digest, [this, w = std::weak_ptr<Flight>(f)](const Status& st, bool hit,
-                                                             std::string value) {
-    auto f = w.lock();
-    if (!f) return;
-    if (!st.ok()) return compute(f, false);
-    if (hit) return found(f, value);
-    claim(f);
-  });
+  redis_.get(f->digest,
+             [this, w = std::weak_ptr<Flight>(f)](const Status& st, bool hit, std::string value) {
+               auto f = w.lock();
+               if (!f) return;
+               if (!st.ok()) return compute(f, false);
+               if (hit) return found(f, value);
+               claim(f);
+             });
 }
 
 void EmbedCache::claim(const FlightPtr& f) {

@@ -77,7 +77,7 @@ class EmbedCache {
   CacheOptions options_;
   TinyLfuCache<EmbeddingPtr> memory_;
   std::unordered_map<std::string, FlightPtr> flights_;  // by digest bytes
-  std::unordered_map<std::string, uint32_t> dims_;       // by space (model, options)
+  std::unordered_map<std::string, uint32_t> dims_;      // by space (model, options)
   CacheCounters counters_;
 };
 

@@ -10,7 +10,7 @@
 namespace sb::embedding {
 
 struct RequestLimits {
-  size_t max_inputs = 2048;              // texts in one request (OpenAI's own limit)
+  size_t max_inputs = 2048;                  // texts in one request (OpenAI's own limit)
   size_t max_text_bytes = size_t{64} << 10;  // one text
   uint32_t max_dimensions = 16384;
 };

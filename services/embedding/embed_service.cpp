@@ -78,8 +78,8 @@ struct EmbedService::Pending {
   }
 };
 
-EmbedService::EmbedService(Worker& worker, EmbedCache& cache, RedisTier& redis,
-                           BackendPool& pool, ServiceOptions options)
+EmbedService::EmbedService(Worker& worker, EmbedCache& cache, RedisTier& redis, BackendPool& pool,
+                           ServiceOptions options)
     : worker_(worker), cache_(cache), redis_(redis), pool_(pool), options_(std::move(options)) {
   worker_.handle("embed", [this](const CallPtr& c) { embed(c); });
   worker_.handle("status", [this](const CallPtr& c) { c->reply(statusBody()); });
@@ -135,7 +135,8 @@ std::string EmbedService::statusBody() const {
   const auto& pc = pool_.counters();
   json backends = json::array();
   for (const auto& b : pool_.backends())
-    backends.push_back({{"name", b.name}, {"inflight", b.inflight}, {"cooling_down", b.cooling_down}});
+    backends.push_back(
+        {{"name", b.name}, {"inflight", b.inflight}, {"cooling_down", b.cooling_down}});
   json j = {
       {"memory",
        {{"bytes", m.bytes()},
@@ -179,7 +180,8 @@ std::string EmbedService::metricsText() {
   metrics_.gauge("sb_embed_memory_bytes", "Bytes held by the memory tier").set(double(m.bytes()));
   metrics_.gauge("sb_embed_memory_max_bytes", "The memory tier's byte budget")
       .set(double(m.maxBytes()));
-  metrics_.gauge("sb_embed_memory_entries", "Vectors held by the memory tier").set(double(m.size()));
+  metrics_.gauge("sb_embed_memory_entries", "Vectors held by the memory tier")
+      .set(double(m.size()));
   metrics_.counter("sb_embed_memory_hits_total", "Memory tier lookups that hit")
       .mirror(double(ms.hits));
   metrics_.counter("sb_embed_memory_misses_total", "Memory tier lookups that missed")
@@ -190,34 +192,41 @@ std::string EmbedService::metricsText() {
   metrics_.gauge("sb_embed_memory_hit_ratio", "Memory tier hits / lookups since start")
       .set(lookups > 0 ? double(ms.hits) / lookups : 0);
   const auto& rc = redis_.counters();
-  metrics_.counter("sb_embed_redis_hits_total", "Redis tier lookups that hit").mirror(double(rc.hits));
+  metrics_.counter("sb_embed_redis_hits_total", "Redis tier lookups that hit")
+      .mirror(double(rc.hits));
   metrics_.counter("sb_embed_redis_misses_total", "Redis tier lookups that missed")
       .mirror(double(rc.misses));
-  metrics_.counter("sb_embed_redis_errors_total", "Redis commands that failed (served without Redis)")
+  metrics_
+      .counter("sb_embed_redis_errors_total", "Redis commands that failed (served without Redis)")
       .mirror(double(rc.errors));
   metrics_.counter("sb_embed_redis_skipped_total", "Lookups that skipped Redis: it was not ready")
       .mirror(double(rc.skipped));
   metrics_.gauge("sb_embed_redis_up", "1 while the Redis tier is usable").set(redis_.usable());
   for (auto [src, n] : {std::pair{"memory", sources_.memory}, std::pair{"redis", sources_.redis},
                         std::pair{"computed", sources_.computed}}) {
-    metrics_.counter("sb_embed_inputs_total", "Inputs answered, by where the vector came from",
-                     {{"source", src}})
+    metrics_
+        .counter("sb_embed_inputs_total", "Inputs answered, by where the vector came from",
+                 {{"source", src}})
         .mirror(double(n));
   }
   const auto& cc = cache_.counters();
-  metrics_.counter("sb_embed_singleflight_joins_total",
-                   "Lookups that joined a computation already running in this process")
+  metrics_
+      .counter("sb_embed_singleflight_joins_total",
+               "Lookups that joined a computation already running in this process")
       .mirror(double(cc.joined));
-  metrics_.counter("sb_embed_lease_waits_total",
-                   "Computations left to another instance holding the lease")
+  metrics_
+      .counter("sb_embed_lease_waits_total",
+               "Computations left to another instance holding the lease")
       .mirror(double(cc.lease_waits));
-  metrics_.counter("sb_embed_lease_takeovers_total",
-                   "Computations taken over after another instance's lease ran out")
+  metrics_
+      .counter("sb_embed_lease_takeovers_total",
+               "Computations taken over after another instance's lease ran out")
       .mirror(double(cc.takeovers));
   metrics_.counter("sb_embed_corrupt_values_total", "Cached values refused and recomputed")
       .mirror(double(cc.corrupt));
   const auto& pc = pool_.counters();
-  metrics_.counter("sb_embed_backend_calls_total", "Batched backend calls").mirror(double(pc.calls));
+  metrics_.counter("sb_embed_backend_calls_total", "Batched backend calls")
+      .mirror(double(pc.calls));
   metrics_.counter("sb_embed_backend_texts_total", "Texts sent to backends")
       .mirror(double(pc.texts));
   metrics_.counter("sb_embed_backend_failures_total", "Backend calls that failed")

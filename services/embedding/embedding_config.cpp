@@ -14,9 +14,10 @@
 namespace sb::embedding {
 
 std::optional<int> parseEmbeddingConfig(int argc, char** argv, EmbeddingConfig& c) {
-  CLI::App app{"Switchboard embedding cache: vectors from memory, Redis, or batched backend calls "
-               "computed once across every instance",
-               "sb-embedding-cache"};
+  CLI::App app{
+      "Switchboard embedding cache: vectors from memory, Redis, or batched backend calls "
+      "computed once across every instance",
+      "sb-embedding-cache"};
   c.worker.service = "embeddings";
   c.worker.capacity = 1024;
   WorkerFlags wf;

@@ -10,13 +10,14 @@ HashBackend::HashBackend(EventLoop& loop, HashEmbedderOptions options)
 EmbedBackend::CallId HashBackend::embed(const EmbedBatch& batch, Done done) {
   EmbedResult result;
   result.vectors.reserve(batch.texts.size());
-  for (const auto& t : batch.texts) result.vectors.push_back(hashEmbed(t, batch.dimensions, options_));
+  for (const auto& t : batch.texts)
+    result.vectors.push_back(hashEmbed(t, batch.dimensions, options_));
   CallId id = next_++;
-  pending_.emplace(id, loop_.after(std::chrono::nanoseconds(0),
-                                   [this, id, r = std::move(result), d = std::move(done)]() mutable {
-                                     pending_.erase(id);
-                                     d(std::move(r));
-                                   }));
+  pending_.emplace(id, loop_.after(std::chrono::nanoseconds(0), [this, id, r = std::move(result),
+                                                                 d = std::move(done)]() mutable {
+    pending_.erase(id);
+    d(std::move(r));
+  }));
   return id;
 }
 

@@ -37,12 +37,11 @@ EmbedResult parseEmbeddingsAnswer(const std::string& body, const EmbedBatch& bat
   auto bad = [](const std::string& why) {
     return failed(ErrorCode::kUnavailable, "backend answer: " + why);
   };
-  if (!j.is_object() || !j.contains("data") || !j["data"].is_array())
-    return bad("no data array");
+  if (!j.is_object() || !j.contains("data") || !j["data"].is_array()) return bad("no data array");
   const json& data = j["data"];
   if (data.size() != batch.texts.size())
-    return bad(std::to_string(data.size()) + " vectors for " +
-               std::to_string(batch.texts.size()) + " inputs");
+    return bad(std::to_string(data.size()) + " vectors for " + std::to_string(batch.texts.size()) +
+               " inputs");
   EmbedResult r;
   r.vectors.resize(batch.texts.size());
   std::vector<bool> seen(batch.texts.size(), false);

@@ -97,21 +97,22 @@ void RedisTier::get(const Digest& d, GetDone done) {
     argv = {"GET", key};
   redis::CommandOptions o = commandOptions(true);
   o.read_only = options_.ttl_s == 0;  // GETEX writes (the expiry)
-  client_->command(key, std::move(argv), o, [c = counters_, done = std::move(done)](redis::Result&& r) {
-    if (!r.status.ok() || r.reply.isError()) {
-      ++c->errors;
-      return done(r.status.ok() ? proto::Status::error(proto::ErrorCode::kUnavailable,
-                                                       r.reply.str)
-                                : r.status,
-                  false, {});
-    }
-    if (r.reply.type == Reply::Type::kString) {
-      ++c->hits;
-      return done({}, true, std::move(r.reply.str));
-    }
-    ++c->misses;
-    done({}, false, {});
-  });
+  client_->command(
+      key, std::move(argv), o, [c = counters_, done = std::move(done)](redis::Result&& r) {
+        if (!r.status.ok() || r.reply.isError()) {
+          ++c->errors;
+          return done(r.status.ok()
+                          ? proto::Status::error(proto::ErrorCode::kUnavailable, r.reply.str)
+                          : r.status,
+                      false, {});
+        }
+        if (r.reply.type == Reply::Type::kString) {
+          ++c->hits;
+          return done({}, true, std::move(r.reply.str));
+        }
+        ++c->misses;
+        done({}, false, {});
+      });
 }
 
 void RedisTier::script(const Digest& d, const std::string& body, const std::string& hash,

@@ -13,9 +13,9 @@ namespace sb::embedding {
 
 struct RedisTierOptions {
   std::string prefix = "sbe:";
-  uint32_t ttl_s = 0;     // 0: values do not expire (let maxmemory-policy evict them)
-  Millis timeout{250};    // a lookup slower than this counts as a miss (Redis is an option)
-  Millis lease{3000};     // a computation's lease; renewed while it runs
+  uint32_t ttl_s = 0;   // 0: values do not expire (let maxmemory-policy evict them)
+  Millis timeout{250};  // a lookup slower than this counts as a miss (Redis is an option)
+  Millis lease{3000};   // a computation's lease; renewed while it runs
 };
 
 struct RedisCounters {

@@ -136,7 +136,8 @@ TEST(EdgeSdk, EmbeddingsCreateThroughTheCache) {
                                            SB_NODE_TESTS "/edge_embeddings.cjs"});
   auto rc = node.awaitExit(60s);
   std::cout << node.log();
-  ASSERT_EQ(rc, 0) << node.log() << "\n--- edge:\n" << edge.log() << "\n--- cache:\n"
+  ASSERT_EQ(rc, 0) << node.log() << "\n--- edge:\n"
+                   << edge.log() << "\n--- cache:\n"
                    << cache.log();
   // Asked twice (base64, then float), computed once; the array's repeat too.
   EXPECT_EQ(backend.computed("hello embeddings"), 1);

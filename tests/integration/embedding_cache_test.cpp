@@ -52,9 +52,11 @@ class EmbeddingCacheTest : public ::testing::Test {
   std::unique_ptr<Client> client_ = bus_.client();
 
   Process startCache(const std::string& name, std::vector<std::string> args = {}) {
-    std::vector<std::string> all{"--router", bus_.backend(), "--name", name, "--redis",
-                                 redis_.url(), "--embed-backend",
-                                 "kind=openai,url=" + backend_.base() + ",max_conns=4"};
+    std::vector<std::string> all{
+        "--router",        bus_.backend(),
+        "--name",          name,
+        "--redis",         redis_.url(),
+        "--embed-backend", "kind=openai,url=" + backend_.base() + ",max_conns=4"};
     all.insert(all.end(), args.begin(), args.end());
     Process p = Process::start("sb-embedding-cache", all);
     if (!p.awaitReady(10s)) throw std::runtime_error("cache did not register: " + p.log());
@@ -233,8 +235,8 @@ TEST_F(EmbeddingCacheTest, FailuresAreNotCachedAndReleaseTheLease) {
 }
 
 TEST_F(EmbeddingCacheTest, MissesOfOneRequestAndOfConcurrentRequestsShareBatchedCalls) {
-  Process a = startCache("cache-a", {"--no-redis", "--max-batch", "16", "--batch-window-ms",
-                                     "200"});
+  Process a =
+      startCache("cache-a", {"--no-redis", "--max-batch", "16", "--batch-window-ms", "200"});
   std::vector<std::string> forty;
   for (int i = 0; i < 40; ++i) forty.push_back("text number " + std::to_string(i));
   Answer got = embed(forty, "cache-a");
@@ -259,12 +261,13 @@ TEST_F(EmbeddingCacheTest, MissesOfOneRequestAndOfConcurrentRequestsShareBatched
 
 TEST_F(EmbeddingCacheTest, MemoryTierStaysWithinItsByteBudget) {
   // The hash embedder's 384 dimensions: 1,200 vectors are about 2 MiB.
-  Process a = Process::start("sb-embedding-cache", {"--router", bus_.backend(), "--name",
-                                                    "cache-a", "--no-redis", "--memory-mb", "1"});
+  Process a = Process::start("sb-embedding-cache", {"--router", bus_.backend(), "--name", "cache-a",
+                                                    "--no-redis", "--memory-mb", "1"});
   ASSERT_TRUE(a.awaitReady(10s));
   for (int round = 0; round < 12; ++round) {
     std::vector<std::string> texts;
-    for (int i = 0; i < 100; ++i) texts.push_back(std::to_string(round) + " text " + std::to_string(i));
+    for (int i = 0; i < 100; ++i)
+      texts.push_back(std::to_string(round) + " text " + std::to_string(i));
     ASSERT_TRUE(embed(texts, "cache-a").status.ok());
     json m = status("cache-a")["memory"];
     ASSERT_LE(m["bytes"].get<uint64_t>(), m["max_bytes"].get<uint64_t>());
@@ -296,9 +299,8 @@ TEST(EmbeddingCacheHash, TwoProcessesMakeTheSameVectors) {
   Bus bus;
   std::vector<Process> caches;
   for (const char* name : {"hash-a", "hash-b"}) {
-    caches.push_back(
-        Process::start("sb-embedding-cache", {"--router", bus.backend(), "--name", name,
-                                              "--no-redis"}));
+    caches.push_back(Process::start("sb-embedding-cache",
+                                    {"--router", bus.backend(), "--name", name, "--no-redis"}));
     ASSERT_TRUE(caches.back().awaitReady(10s));
   }
   auto client = bus.client();

@@ -95,10 +95,10 @@ TEST(CachedVector, RoundTripsAndRefusesAnythingElse) {
     bool bad = decodeCachedVector(b, k, dim, why) == nullptr;
     return bad && !why.empty();
   };
-  EXPECT_TRUE(refused(bytes, key, 4));                                   // wrong dimension
-  EXPECT_TRUE(refused(bytes, cacheDigest({"m", 0, "o"}, "other"), 3));   // another key's
+  EXPECT_TRUE(refused(bytes, key, 4));                                  // wrong dimension
+  EXPECT_TRUE(refused(bytes, cacheDigest({"m", 0, "o"}, "other"), 3));  // another key's
   EXPECT_TRUE(refused(bytes.substr(0, bytes.size() - 1), key, 0));      // truncated
-  EXPECT_TRUE(refused(bytes + "x", key, 0));                              // too long
+  EXPECT_TRUE(refused(bytes + "x", key, 0));                            // too long
   EXPECT_TRUE(refused("", key, 0));
   for (size_t i = 0; i < bytes.size(); ++i) {  // any one flipped bit
     std::string flipped = bytes;
@@ -120,17 +120,16 @@ TEST(EmbeddingsAnswer, PutsVectorsInInputOrderAndSharesTokens) {
   EXPECT_EQ(r.vectors[1].values, (std::vector<float>{3, 4}));
   EXPECT_EQ(r.vectors[0].tokens, 2u);
   EXPECT_EQ(r.vectors[1].tokens, 6u);
-  for (const char* bad : {R"({"data":[{"embedding":[1,2]}]})",
-                          R"({"data":[{"index":0,"embedding":[1,2]},{"index":0,"embedding":[1,2]}]})",
-                          R"({"data":[{"index":0,"embedding":[1,2]},{"index":1,"embedding":[1]}]})",
-                          R"({"data":[{"index":0,"embedding":[1,"x"]},{"index":1,"embedding":[1,2]}]})",
-                          "not json"}) {
-    EXPECT_EQ(parseEmbeddingsAnswer(bad, batch).status.code, proto::ErrorCode::kUnavailable)
-        << bad;
+  for (const char* bad :
+       {R"({"data":[{"embedding":[1,2]}]})",
+        R"({"data":[{"index":0,"embedding":[1,2]},{"index":0,"embedding":[1,2]}]})",
+        R"({"data":[{"index":0,"embedding":[1,2]},{"index":1,"embedding":[1]}]})",
+        R"({"data":[{"index":0,"embedding":[1,"x"]},{"index":1,"embedding":[1,2]}]})",
+        "not json"}) {
+    EXPECT_EQ(parseEmbeddingsAnswer(bad, batch).status.code, proto::ErrorCode::kUnavailable) << bad;
   }
   batch.dimensions = 3;
-  EXPECT_FALSE(parseEmbeddingsAnswer(
-                   R"({"data":[{"embedding":[1,2]},{"embedding":[3,4]}]})", batch)
+  EXPECT_FALSE(parseEmbeddingsAnswer(R"({"data":[{"embedding":[1,2]},{"embedding":[3,4]}]})", batch)
                    .status.ok());
 }
 
@@ -288,16 +287,14 @@ TEST_F(PoolTest, SingleFlightWithoutRedisComputesEachDigestOnceAndNeverCachesAFa
 
   Digest f = cacheDigest(space, "fails");
   proto::Status got;
-  cache.fetch(space, f, "fails", [&](const proto::Status& st, const EmbeddingPtr&, Source) {
-    got = st;
-  });
+  cache.fetch(space, f, "fails",
+              [&](const proto::Status& st, const EmbeddingPtr&, Source) { got = st; });
   loop_.advance(10ms);
   backends_[0]->answer(proto::Status::error(proto::ErrorCode::kUnavailable, "down"));
   EXPECT_EQ(got.code, proto::ErrorCode::kUnavailable);
   EXPECT_FALSE(cache.fromMemory(f));
-  cache.fetch(space, f, "fails", [&](const proto::Status& st, const EmbeddingPtr&, Source) {
-    got = st;
-  });
+  cache.fetch(space, f, "fails",
+              [&](const proto::Status& st, const EmbeddingPtr&, Source) { got = st; });
   loop_.advance(10ms);
   ASSERT_EQ(backends_[0]->calls.size(), 1u);  // computed again, not answered from a cache
   backends_[0]->answer();
@@ -314,8 +311,9 @@ TEST_F(PoolTest, AWaiterThatLeavesDoesNotStopTheComputation) {
     // The waiter's owner is gone by the time the answer comes: its callback holds nothing.
     auto owner = std::make_shared<int>(1);
     cache.fetch(space, d, "kept",
-                [w = std::weak_ptr<int>(owner)](const proto::Status&, const EmbeddingPtr&,
-                                                Source) { EXPECT_FALSE(w.lock()); });
+                [w = std::weak_ptr<int>(owner)](const proto::Status&, const EmbeddingPtr&, Source) {
+                  EXPECT_FALSE(w.lock());
+                });
   }
   loop_.advance(10ms);
   backends_[0]->answer();

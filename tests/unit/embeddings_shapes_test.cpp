@@ -24,8 +24,7 @@ TEST(EmbeddingsRequest, TakesAStringOrAnArrayOfStrings) {
   EXPECT_FALSE(one.base64);
   EmbeddingsRequest many;
   ASSERT_FALSE(
-      parse(R"({"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":64})",
-            many));
+      parse(R"({"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":64})", many));
   EXPECT_EQ(many.inputs, (std::vector<std::string>{"a", "b"}));
   EXPECT_TRUE(many.base64);
   EXPECT_EQ(many.dimensions, 64u);
