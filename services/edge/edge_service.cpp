@@ -174,7 +174,7 @@ void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& h
         return accessLog(ex, {});
       }
     }
-    sendError(ex, headers, modelNotFound(id));
+    sendError(ex, headers, modelNotFound(id, "worker"));
   }
 }
 
@@ -224,7 +224,7 @@ void EdgeService::embeddings(const http::ExchangePtr& ex, const http::Headers& h
   std::string model = req.model;
   embed_models_.check(model, [this, ex, headers, req = std::move(req)](bool served) {
     if (ex->closed()) return;
-    if (!served) return sendError(ex, headers, modelNotFound(req.model));
+    if (!served) return sendError(ex, headers, modelNotFound(req.model, "embedding worker"));
     msgpack::sbuffer buf;
     msgpack::packer<msgpack::sbuffer> pk(buf);
     pk.pack_map(req.dimensions ? 3 : 2);

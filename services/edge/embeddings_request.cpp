@@ -1,5 +1,7 @@
 #include "embeddings_request.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "chat_completion_request.h"
@@ -52,11 +54,17 @@ std::optional<HttpError> parseEmbeddingsRequest(std::string_view content_type,
                                 std::to_string(limits.max_inputs) + " per request",
                             "input");
     }
-    for (const json& item : *input) {
-      if (item.is_number_integer() || item.is_array()) return tokenIds();
-      if (!item.is_string()) return invalidRequest("'input' must hold strings", "input");
+    bool all_ids = std::all_of(input->begin(), input->end(), [](const json& item) {
+      return item.is_number_integer() || item.is_array();
+    });
+    if (all_ids) return tokenIds();
+    for (size_t i = 0; i < input->size(); ++i) {
+      const json& item = (*input)[i];
+      std::string at = "'input[" + std::to_string(i) + "]'";
+      if (!item.is_string()) return invalidRequest(at + " is not a string", "input");
       const auto& s = item.get_ref<const std::string&>();
-      if (s.empty() || s.size() > limits.max_text_bytes) return invalidRequest(size_rule, "input");
+      if (s.empty()) return invalidRequest(at + " is empty: there is nothing to embed", "input");
+      if (s.size() > limits.max_text_bytes) return invalidRequest(at + ": " + size_rule, "input");
       out.inputs.push_back(s);
     }
   } else {

@@ -31,8 +31,8 @@ HttpError invalidRequest(std::string message, std::string param, std::string cod
   return {400, std::move(message), "invalid_request_error", std::move(code), std::move(param)};
 }
 
-HttpError modelNotFound(const std::string& model) {
-  return {404, "The model '" + model + "' is not served here: no live inference worker has it",
+HttpError modelNotFound(const std::string& model, const std::string& workers) {
+  return {404, "The model '" + model + "' is not served here: no live " + workers + " has it",
           "invalid_request_error", "model_not_found", "model"};
 }
 

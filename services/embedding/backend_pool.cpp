@@ -94,16 +94,18 @@ void BackendPool::flush(const std::string& key) {
   while (!g.items.empty()) {
     auto member = balancer_.select(g.model);
     if (!member) {
-      // No backend can take a call now; onResult flushes again when one frees up. A model no
-      // backend serves at all fails now.
-      bool anyone = std::any_of(balancer_.members().begin(), balancer_.members().end(),
-                                [&](const MemberState& m) { return m.serves(g.model); });
-      if (anyone) return;
+      // Every backend serving the model is at max_conns (cooling down does not stop them:
+      // the balancer uses cooling members when nothing else can serve, Envoy's panic mode):
+      // one finishing flushes again. A model no backend serves fails now.
+      const auto& members = balancer_.members();
+      if (std::any_of(members.begin(), members.end(),
+                      [&](const MemberState& m) { return m.serves(g.model); }))
+        return;
       std::vector<Item> items(std::make_move_iterator(g.items.begin()),
                               std::make_move_iterator(g.items.end()));
       queued_ -= items.size();
       g.items.clear();
-      // (Later: flush may run inside compute, which never calls back itself.)
+      // (flush may run inside compute, which never calls back itself)
       loop_.post([items = std::move(items), model = g.model]() mutable {
         fail(items, Status::error(ErrorCode::kNotFound,
                                   "no embedding backend serves model '" + model + "'"));

@@ -27,6 +27,8 @@ namespace {
 // the shared pointer's control block), so the budget is what the process really spends.
 size_t weight(const Embedding& e) { return 32 + e.values.size() * sizeof(float) + 160; }
 
+constexpr size_t kMaxSpaces = 4096;
+
 std::string spaceKey(const KeySpace& s) {
   return std::to_string(s.dimensions) + "/" + s.options + "/" + s.model;
 }
@@ -167,7 +169,9 @@ void EmbedCache::compute(const FlightPtr& f, bool leased) {
                   }
                   ++counters_.computed;
                   auto shared = std::make_shared<Embedding>(std::move(e));
-                  dims_[spaceKey(f->space)] = static_cast<uint32_t>(shared->values.size());
+                  // (Model names come from clients: the map is bounded.)
+                  if (dims_.size() < kMaxSpaces || dims_.count(spaceKey(f->space)))
+                    dims_[spaceKey(f->space)] = static_cast<uint32_t>(shared->values.size());
                   if (redis_.usable())
                     redis_.store(f->digest, encodeCachedVector(f->digest, *shared), f->token);
                   finish(f, {}, shared, Source::kComputed);

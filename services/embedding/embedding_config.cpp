@@ -50,8 +50,9 @@ std::optional<int> parseEmbeddingConfig(int argc, char** argv, EmbeddingConfig& 
   app.add_option("--max-tries", c.pool.max_tries, "Backends tried for one batch")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  uint64_t memory_mb = c.cache.memory_bytes >> 20;
+  int64_t memory_mb = static_cast<int64_t>(c.cache.memory_bytes >> 20);
   app.add_option("--memory-mb", memory_mb, "Memory tier budget in MiB, everything counted (0: off)")
+      ->check(CLI::Range(int64_t{0}, int64_t{65536}))
       ->capture_default_str();
   bool no_redis = false;
   app.add_flag("--no-redis", no_redis, "No shared tier: memory and backends only");

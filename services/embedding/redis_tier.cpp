@@ -18,6 +18,9 @@ if v then
   return {1, v}
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+-- A lease without an expiry (not one of ours: set by hand, or by an old bug) would block
+-- every waiter forever: give it ours.
+if redis.call('PTTL', KEYS[2]) == -1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return {0}
 )lua";
 

@@ -40,6 +40,15 @@ Answer decode(const CallResult& r) {
   return a;
 }
 
+// One instance's `status`, or null when it does not answer.
+json cacheStatus(Client& client, const std::string& target) {
+  CallOptions o;
+  o.target = target;
+  o.deadline = Millis(5000);
+  auto r = client.call("embeddings", "status", "", o);
+  return r.status.ok() ? unpackJsonValue(r.body) : json();
+}
+
 std::string embedBody(const std::vector<std::string>& inputs, const std::string& model = "m") {
   return packJsonValue(json{{"model", model}, {"inputs", inputs}});
 }
@@ -72,13 +81,7 @@ class EmbeddingCacheTest : public ::testing::Test {
     return decode(client_->call("embeddings", "embed", embedBody(inputs), o));
   }
 
-  json status(const std::string& target) {
-    CallOptions o;
-    o.target = target;
-    o.deadline = Millis(5000);
-    auto r = bus_.client()->call("embeddings", "status", "", o);
-    return r.status.ok() ? unpackJsonValue(r.body) : json();
-  }
+  json status(const std::string& target) { return cacheStatus(*bus_.client(), target); }
 
   // The digest the cache keys `text` of model "m" by, through an openai backend.
   static embedding::Digest digestOf(const std::string& text) {
@@ -220,6 +223,16 @@ TEST_F(EmbeddingCacheTest, WaiterComputesWhenTheLeaseHolderDies) {
   EXPECT_EQ(backend_.computed("a slow text"), 1);
 }
 
+TEST_F(EmbeddingCacheTest, ALeaseWithoutExpiryDoesNotBlockWaitersForever) {
+  Process a = startCache("cache-a", {"--lease-ms", "500"});
+  // Not one of ours (set by hand, or by an old version): it would never run out.
+  redis_.command({"SET", embedding::leaseKey("sbe:", digestOf("stuck")), "someone"});
+  Answer got = embed({"stuck"}, "cache-a", Millis(5000));
+  ASSERT_TRUE(got.status.ok()) << got.status.message;
+  EXPECT_EQ(got.sources, (std::vector<std::string>{"computed"}));
+  EXPECT_EQ(status("cache-a")["flights"]["takeovers"], 1);
+}
+
 TEST_F(EmbeddingCacheTest, FailuresAreNotCachedAndReleaseTheLease) {
   Process a = startCache("cache-a", {"--max-tries", "1"});
   Process b = startCache("cache-b");
@@ -293,6 +306,74 @@ TEST_F(EmbeddingCacheTest, BadRequestsGetInvalidArgument) {
             proto::ErrorCode::kInvalidArgument);
   EXPECT_EQ(call({{"model", "m"}, {"inputs", {1, 2}}}).code, proto::ErrorCode::kInvalidArgument);
   EXPECT_TRUE(call({{"model", "m"}, {"inputs", {"fine"}}}).ok());
+}
+
+TEST_F(EmbeddingCacheTest, RedisTtlIsSetAndRefreshedByAHit) {
+  Process a = startCache("cache-a", {"--redis-ttl-s", "3600"});
+  ASSERT_TRUE(embed({"kept a while"}, "cache-a").status.ok());
+  std::string key = embedding::valueKey("sbe:", digestOf("kept a while"));
+  ASSERT_TRUE(waitUntil([&] { return redis_.command({"EXISTS", key}) == "1"; }, 5s));
+  int64_t ttl = std::stoll(redis_.command({"TTL", key}));
+  EXPECT_GT(ttl, 3500);
+  EXPECT_LE(ttl, 3600);
+  redis_.command({"EXPIRE", key, "60"});
+  // A hit in Redis (this instance has no memory tier) sets the full TTL again.
+  Process b = startCache("cache-b", {"--redis-ttl-s", "3600", "--memory-mb", "0"});
+  Answer hit = embed({"kept a while"}, "cache-b");
+  ASSERT_TRUE(hit.status.ok());
+  EXPECT_EQ(hit.sources, (std::vector<std::string>{"redis"}));
+  EXPECT_GT(std::stoll(redis_.command({"TTL", key})), 3500);
+}
+
+TEST(EmbeddingCacheCluster, KeysSpreadOverEveryMasterAndInstancesShareThem) {
+  RedisCluster cluster(3, 0);
+  Bus bus;
+  FakeEmbedder backend;
+  std::vector<std::string> args{"--router", bus.backend(), "--embed-backend",
+                                "kind=openai,url=" + backend.base()};
+  for (const auto& url : cluster.seedUrls()) {
+    args.push_back("--cluster");
+    args.push_back(url);
+  }
+  auto start = [&](const std::string& name) {
+    std::vector<std::string> all = args;
+    all.insert(all.end(), {"--name", name});
+    Process p = Process::start("sb-embedding-cache", all);
+    if (!p.awaitReady(10s)) throw std::runtime_error(p.log());
+    return p;
+  };
+  Process a = start("cache-a");
+  Process b = start("cache-b");
+  auto client = bus.client();
+  auto call = [&](const std::string& target, const std::vector<std::string>& inputs) {
+    CallOptions o;
+    o.model = "m";
+    o.target = target;
+    return decode(client->call("embeddings", "embed", embedBody(inputs), o));
+  };
+  // Wait until the cache's slot map is complete (it answers without Redis before that).
+  ASSERT_TRUE(
+      waitUntil([&] { return cacheStatus(*client, "cache-a")["redis"]["ready"] == true; }, 10s));
+  std::vector<std::string> texts;
+  for (int i = 0; i < 60; ++i) texts.push_back("clustered text " + std::to_string(i));
+  Answer first = call("cache-a", texts);
+  ASSERT_TRUE(first.status.ok()) << first.status.message;
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        int total = 0;
+        for (auto& node : cluster.nodes()) total += std::stoi(node->command({"DBSIZE"}));
+        return total == 60;
+      },
+      5s));
+  for (auto& node : cluster.nodes())
+    EXPECT_GT(std::stoi(node->command({"DBSIZE"})), 5) << "a master holds almost no keys";
+  ASSERT_TRUE(
+      waitUntil([&] { return cacheStatus(*client, "cache-b")["redis"]["ready"] == true; }, 10s));
+  Answer second = call("cache-b", texts);
+  ASSERT_TRUE(second.status.ok()) << second.status.message;
+  EXPECT_EQ(second.sources, std::vector<std::string>(60, "redis"));
+  EXPECT_EQ(second.vectors, first.vectors);
+  EXPECT_EQ(backend.computedTotal(), 60);
 }
 
 TEST(EmbeddingCacheHash, TwoProcessesMakeTheSameVectors) {

@@ -260,6 +260,36 @@ TEST_F(PoolTest, ACallThatNeverAnswersTimesOut) {
   EXPECT_TRUE(backends_[0]->calls.empty());  // cancelled
 }
 
+TEST_F(PoolTest, ABackendCoolingDownStillTakesWorkWhenItIsTheOnlyOne) {
+  options_.max_tries = 1;
+  options_.failure = FailurePolicy{1, std::chrono::seconds(10)};
+  build(1, 1);
+  compute("x");
+  loop_.advance(10ms);
+  backends_[0]->answer(proto::Status::error(proto::ErrorCode::kUnavailable, "down"));
+  ASSERT_EQ(results_.size(), 1u);
+  // Cooling down, but nothing else serves the model: the next batch still goes to it instead
+  // of waiting for a backend that would never come.
+  compute("y");
+  loop_.advance(10ms);
+  ASSERT_EQ(backends_[0]->calls.size(), 1u);
+  backends_[0]->answer();
+  ASSERT_EQ(results_.size(), 2u);
+  EXPECT_TRUE(results_[1].first.ok());
+}
+
+TEST_F(PoolTest, AModelNoBackendServesFailsWithNotFound) {
+  pool_ = std::make_unique<BackendPool>(loop_, options_);
+  auto b = std::make_unique<ScriptedBackend>();
+  pool_->add({"only-a", {"a"}, 1, 1, false}, std::move(b));
+  pool_->compute("b", 0, "text", [this](const proto::Status& st, Embedding&& e) {
+    results_.emplace_back(st, std::move(e));
+  });
+  loop_.advance(10ms);
+  ASSERT_EQ(results_.size(), 1u);
+  EXPECT_EQ(results_[0].first.code, proto::ErrorCode::kNotFound);
+}
+
 TEST_F(PoolTest, SingleFlightWithoutRedisComputesEachDigestOnceAndNeverCachesAFailure) {
   build(1, 4);
   RedisTier tier(loop_, nullptr, {});
