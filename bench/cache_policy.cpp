@@ -78,7 +78,8 @@ Workload makeWorkload(const Options& o) {
     std::string name = "emb:" + std::to_string(id);
     uint64_t hash = std::hash<std::string_view>{}(name);
     // Vector + key + ~64 bytes of node and index overhead, +-48 for varied dimensions/metadata.
-    size_t weight = static_cast<size_t>(384 * 4 + static_cast<int>(name.size()) + 64 + jitter(gen));
+    auto weight = static_cast<size_t>(int64_t{384 * 4 + 64} + static_cast<int64_t>(name.size()) +
+                                      jitter(gen));
     total_weight += static_cast<double>(weight);
     w.keys.push_back(Key{std::move(name), hash, weight});
   }

@@ -33,8 +33,10 @@ struct Sample {
 int main(int argc, char** argv) {
   int requests = 20000, runs = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--requests")) requests = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--requests"))
+      requests = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
+    if (!std::strcmp(argv[i], "--runs"))
+      runs = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
   }
   sb::test::RedisServer redis;
   sb::test::Bus bus;

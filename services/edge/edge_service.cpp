@@ -146,8 +146,10 @@ void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers,
 void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& headers,
                          std::string id) {
   models_.live([this, ex, headers, id = std::move(id)](std::vector<json> chat) mutable {
-    embed_models_.live([this, ex, headers, id = std::move(id), chat = std::move(chat)](
-                           std::vector<json> embed) { listModels(ex, headers, id, chat, embed); });
+    embed_models_.live([this, ex, headers, id = std::move(id),
+                        chat = std::move(chat)](const std::vector<json>& embed) {
+      listModels(ex, headers, id, chat, embed);
+    });
   });
 }
 
@@ -162,20 +164,18 @@ void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& h
       if (!dup) list["data"].push_back(m);
     }
   }
-  {
-    if (ex->closed()) return;
-    if (id.empty()) {
-      sendJson(ex, 200, headers, list);
+  if (ex->closed()) return;
+  if (id.empty()) {
+    sendJson(ex, 200, headers, list);
+    return accessLog(ex, {});
+  }
+  for (const auto& m : list["data"]) {
+    if (m["id"] == id) {
+      sendJson(ex, 200, headers, m);
       return accessLog(ex, {});
     }
-    for (const auto& m : list["data"]) {
-      if (m["id"] == id) {
-        sendJson(ex, 200, headers, m);
-        return accessLog(ex, {});
-      }
-    }
-    sendError(ex, headers, modelNotFound(id, "worker"));
   }
+  sendError(ex, headers, modelNotFound(id, "worker"));
 }
 
 void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,

@@ -64,7 +64,8 @@ std::optional<HttpError> parseEmbeddingsRequest(std::string_view content_type,
       if (!item.is_string()) return invalidRequest(at + " is not a string", "input");
       const auto& s = item.get_ref<const std::string&>();
       if (s.empty()) return invalidRequest(at + " is empty: there is nothing to embed", "input");
-      if (s.size() > limits.max_text_bytes) return invalidRequest(at + ": " + size_rule, "input");
+      if (s.size() > limits.max_text_bytes)
+        return invalidRequest(at.append(": ").append(size_rule), "input");
       out.inputs.push_back(s);
     }
   } else {

@@ -89,20 +89,20 @@ void EmbedCache::lookup(const FlightPtr& f) {
     redis_.countSkipped();
     return compute(f, false);
   }
-  redis_.get(f->digest,
-             [this, w = std::weak_ptr<Flight>(f)](const Status& st, bool hit, std::string value) {
-               auto f = w.lock();
-               if (!f) return;
-               if (!st.ok()) return compute(f, false);
-               if (hit) return found(f, value);
-               claim(f);
-             });
+  redis_.get(f->digest, [this, w = std::weak_ptr<Flight>(f)](const Status& st, bool hit,
+                                                             const std::string& value) {
+    auto f = w.lock();
+    if (!f) return;
+    if (!st.ok()) return compute(f, false);
+    if (hit) return found(f, value);
+    claim(f);
+  });
 }
 
 void EmbedCache::claim(const FlightPtr& f) {
   if (f->token.empty()) f->token = redis_.newToken();
   redis_.claim(f->digest, f->token,
-               [this, w = std::weak_ptr<Flight>(f)](RedisTier::Claim c, std::string value) {
+               [this, w = std::weak_ptr<Flight>(f)](RedisTier::Claim c, const std::string& value) {
                  auto f = w.lock();
                  if (!f) return;
                  switch (c) {
@@ -182,7 +182,8 @@ void EmbedCache::finish(const FlightPtr& f, const Status& st, const EmbeddingPtr
   if (e) remember(f->digest, e);
   f->poll.cancel();
   f->renew.cancel();
-  FlightPtr keep = f;  // the map's reference goes first
+  // A copy: `f` may be the map's own reference, which the erase destroys.
+  FlightPtr keep = f;  // NOLINT(performance-unnecessary-copy-initialization)
   flights_.erase(std::string(digestBytes(f->digest)));
   auto waiters = std::move(keep->waiters);
   for (auto& w : waiters) w(st, e, src);

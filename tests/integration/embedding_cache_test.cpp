@@ -183,7 +183,8 @@ TEST_F(EmbeddingCacheTest, CorruptOrMisplacedValuesAreRecomputedAndOverwritten) 
   EXPECT_EQ(got.sources, (std::vector<std::string>{"computed", "computed", "computed"}));
   EXPECT_EQ(got.vectors[2], backend_.vectorOf("misplaced"));
   EXPECT_EQ(status("cache-a")["flights"]["corrupt"], 3);
-  for (const auto& [text, value] : planted) {
+  for (const auto& entry : planted) {
+    const std::string& text = entry.first;
     ASSERT_TRUE(waitUntil(
         [&] {
           std::string now = redis_.command({"GET", embedding::valueKey(prefix, digestOf(text))});

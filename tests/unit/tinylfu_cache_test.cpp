@@ -196,7 +196,7 @@ bool candidateAdmitted(Random& random, int freq) {
 }
 
 TEST(TinyLfuCacheTest, PopularCandidateIsSometimesAdmittedAgainstHashFlooding) {
-  FixedRandom lucky(128 * 5), unlucky(1);
+  FixedRandom lucky(uint64_t{128} * 5), unlucky(1);
   EXPECT_TRUE(candidateAdmitted(lucky, 6));
   EXPECT_FALSE(candidateAdmitted(unlucky, 6));
   EXPECT_FALSE(candidateAdmitted(lucky, 5));    // below the threshold: never at random
@@ -298,7 +298,7 @@ struct RunResult {
 };
 
 RunResult runZipfLike(Random& random) {
-  TinyLfuCache<uint64_t> cache(50 * 100, 50, random);
+  TinyLfuCache<uint64_t> cache(size_t{50} * 100, 50, random);
   std::mt19937_64 gen(3);
   for (uint64_t i = 0; i < 50000; ++i) {
     uint64_t r = gen() % 1000;
