@@ -1,5 +1,6 @@
 // The metrics text every process exposes, checked by Prometheus's own promtool: the router's
-// (with a worker whose name needs escaping in a label) and an inference worker's.
+// (with a worker whose name needs escaping in a label), an inference worker's and an
+// embedding cache's.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -56,6 +57,28 @@ TEST(MetricsExposition, AnInferenceWorkersTextPassesPromtool) {
                   .status.ok());
   std::string text = metricsOf(bus, "infer", "metrics", "infer-1");
   EXPECT_NE(text.find("sb_infer_backend_tokens_total"), std::string::npos) << text;
+  auto problems = promtoolProblems(text);
+  EXPECT_FALSE(problems) << *problems << "\n" << text;
+}
+
+TEST(MetricsExposition, AnEmbeddingCachesTextPassesPromtool) {
+  Bus bus;
+  auto cache = Process::start("sb-embedding-cache",
+                              {"--router", bus.backend(), "--name", "cache-1", "--no-redis"});
+  ASSERT_TRUE(cache.awaitReady(10s)) << cache.log();
+  auto client = bus.client();
+  for (int i = 0; i < 2; ++i) {  // a computation, then a memory hit
+    ASSERT_TRUE(client
+                    ->call("embeddings", "embed",
+                           packJsonValue({{"model", "m"}, {"inputs", {"one text", "another"}}}))
+                    .status.ok());
+  }
+  std::string text = metricsOf(bus, "embeddings", "metrics", "cache-1");
+  for (const char* series :
+       {"sb_embed_memory_hit_ratio 0.5", "sb_embed_memory_evictions_total 0",
+        "sb_embed_inputs_total{source=\"memory\"} 2", "sb_embed_backend_batch_size_bucket"}) {
+    EXPECT_NE(text.find(series), std::string::npos) << series << "\n" << text;
+  }
   auto problems = promtoolProblems(text);
   EXPECT_FALSE(problems) << *problems << "\n" << text;
 }
