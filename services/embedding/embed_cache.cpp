@@ -164,8 +164,14 @@ void EmbedCache::compute(const FlightPtr& f, bool leased) {
                   f->renew.cancel();
                   if (!st.ok()) {
                     ++counters_.failed;
-                    if (!f->token.empty() && redis_.usable()) redis_.release(f->digest, f->token);
-                    return finish(f, st, nullptr, Source::kComputed);
+                    if (f->token.empty() || !redis_.usable())
+                      return finish(f, st, nullptr, Source::kComputed);
+                    // The lease goes before the failure is reported, so a caller's retry (on
+                    // any instance) computes at once instead of waiting for it to run out.
+                    redis_.release(f->digest, f->token, [this, w, st] {
+                      if (auto f = w.lock()) finish(f, st, nullptr, Source::kComputed);
+                    });
+                    return;
                   }
                   ++counters_.computed;
                   auto shared = std::make_shared<Embedding>(std::move(e));

@@ -10,14 +10,21 @@ using redis::Reply;
 
 namespace {
 
-// KEYS: value, lease. ARGV: token, lease ms, TTL ms (0: none).
+// KEYS: value, lease. ARGV: token, lease ms, TTL ms (0: none). Every script here can be sent
+// again after a lost reply with the same effect (a claim finds its own token), so the slot
+// client may resend them when a connection breaks.
 const std::string kClaim = R"lua(
 local v = redis.call('GET', KEYS[1])
 if v then
   if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
   return {1, v}
 end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
+local holder = redis.call('GET', KEYS[2])
+if holder == ARGV[1] then return {2} end  -- ours already: this is a resend
+if not holder then
+  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+  return {2}
+end
 -- A lease without an expiry (not one of ours: set by hand, or by an old bug) would block
 -- every waiter forever: give it ours.
 if redis.call('PTTL', KEYS[2]) == -1 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
@@ -129,7 +136,7 @@ void RedisTier::script(const Digest& d, const std::string& body, const std::stri
     argv.insert(argv.end(), {"2", key, leaseKey(options_.prefix, d)});
   }
   for (auto& a : args) argv.push_back(std::move(a));
-  redis::CommandOptions o = commandOptions(false);
+  redis::CommandOptions o = commandOptions(true);
   o.script = &body;
   client_->command(key, std::move(argv), o, std::move(cb));
 }
@@ -163,8 +170,10 @@ void RedisTier::store(const Digest& d, std::string value, const std::string& tok
          });
 }
 
-void RedisTier::release(const Digest& d, const std::string& token) {
-  script(d, kRelease, sha(kRelease), {token}, [](redis::Result&&) {});
+void RedisTier::release(const Digest& d, const std::string& token, std::function<void()> done) {
+  script(d, kRelease, sha(kRelease), {token}, [done = std::move(done)](redis::Result&&) {
+    if (done) done();
+  });
 }
 
 void RedisTier::renew(const Digest& d, const std::string& token) {

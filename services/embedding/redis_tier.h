@@ -53,7 +53,9 @@ class RedisTier {
   void claim(const Digest& d, const std::string& token, ClaimDone done);
   // SET the value (with the TTL); with a token, also releases that lease.
   void store(const Digest& d, std::string value, const std::string& token);
-  void release(const Digest& d, const std::string& token);
+  // Deletes the lease if it is still `token`'s; `done` (optional) runs once Redis answered or
+  // the lookup timeout passed.
+  void release(const Digest& d, const std::string& token, std::function<void()> done = nullptr);
   void renew(const Digest& d, const std::string& token);
   std::string newToken();
   void countSkipped() { ++counters_->skipped; }

@@ -158,7 +158,10 @@ TEST_F(EmbeddingCacheTest, RedisDownServesFromMemoryAndBackendAndFillsAgainWhenB
   redis_.restart();
   ASSERT_TRUE(waitUntil([&] { return status("cache-a")["redis"]["ready"] == true; }, 10s));
   ASSERT_TRUE(embed({"after the outage"}, "cache-a").status.ok());
-  // The value reached the restarted Redis: a fresh instance reads it there.
+  // The value reaches the restarted Redis (stored after the answer went out), and a fresh
+  // instance reads it there.
+  std::string key = embedding::valueKey("sbe:", digestOf("after the outage"));
+  ASSERT_TRUE(waitUntil([&] { return redis_.command({"EXISTS", key}) == "1"; }, 5s));
   Process b = startCache("cache-b");
   Answer fresh = embed({"after the outage"}, "cache-b");
   ASSERT_TRUE(fresh.status.ok()) << fresh.status.message;
@@ -170,7 +173,10 @@ TEST_F(EmbeddingCacheTest, CorruptOrMisplacedValuesAreRecomputedAndOverwritten) 
   Process a = startCache("cache-a");
   ASSERT_TRUE(embed({"a donor"}, "cache-a").status.ok());
   std::string prefix = "sbe:";
-  std::string donor = redis_.command({"GET", embedding::valueKey(prefix, digestOf("a donor"))});
+  std::string donor_key = embedding::valueKey(prefix, digestOf("a donor"));
+  // The value is stored after the answer went out: wait for it.
+  ASSERT_TRUE(waitUntil([&] { return redis_.command({"EXISTS", donor_key}) == "1"; }, 5s));
+  std::string donor = redis_.command({"GET", donor_key});
   ASSERT_EQ(donor.rfind("SBE1", 0), 0u);
   // Garbage, a truncated value, and a well-formed value stored under another text's key.
   std::map<std::string, std::string> planted = {{"garbage", "not a vector at all"},
