@@ -1,5 +1,7 @@
 #include "chat_completion_request.h"
 
+#include "json_request.h"
+
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -7,20 +9,6 @@
 namespace sb::edge {
 
 using json = nlohmann::json;
-
-bool isJsonType(std::string_view type) {
-  size_t a = type.find_first_not_of(" \t");
-  if (a == std::string_view::npos) return false;
-  type.remove_prefix(a);
-  constexpr std::string_view kJson = "application/json";
-  if (type.size() < kJson.size()) return false;
-  for (size_t i = 0; i < kJson.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(type[i])) != kJson[i]) return false;
-  }
-  // "application/json", optionally with parameters ("; charset=utf-8")
-  return type.size() == kJson.size() || type[kJson.size()] == ';' || type[kJson.size()] == ' ' ||
-         type[kJson.size()] == '\t';
-}
 
 bool validSessionId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
@@ -33,17 +21,8 @@ bool validSessionId(std::string_view id) {
 std::optional<HttpError> parseChatCompletion(std::string_view content_type,
                                              std::string_view body_text,
                                              std::string_view session_id, ChatCall::Request& req) {
-  if (!isJsonType(content_type)) {
-    return HttpError{415, "Content-Type must be application/json", "invalid_request_error",
-                     "unsupported_media_type", ""};
-  }
-  json body = json::parse(body_text, nullptr, false);
-  if (body.is_discarded()) return invalidRequest("The body is not valid JSON (or not UTF-8)");
-  if (!body.is_object()) return invalidRequest("The body must be a JSON object");
-  auto model = body.find("model");
-  if (model == body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
-    return invalidRequest("'model' is required (a string)", "model");
-  req.model = model->get<std::string>();
+  json body;
+  if (auto err = readJsonRequest(content_type, body_text, body, req.model)) return err;
   auto messages = body.find("messages");
   if (messages == body.end() || !messages->is_array() || messages->empty())
     return invalidRequest("'messages' must be a non-empty array", "messages");

@@ -15,9 +15,6 @@ namespace sb::edge {
 std::optional<HttpError> parseChatCompletion(std::string_view content_type, std::string_view body,
                                              std::string_view session_id, ChatCall::Request& out);
 
-// "application/json", with or without parameters ("; charset=utf-8"), in any case.
-bool isJsonType(std::string_view content_type);
-
 // Session ids as the session service takes them: 1-128 of A-Z a-z 0-9 . _ : -
 bool validSessionId(std::string_view id);
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chat_completion_request.h"
+#include "json_request.h"
 
 namespace sb::edge {
 
@@ -25,19 +25,9 @@ std::optional<HttpError> parseEmbeddingsRequest(std::string_view content_type,
                                                 std::string_view body_text,
                                                 const EmbeddingsLimits& limits,
                                                 EmbeddingsRequest& out) {
-  if (!isJsonType(content_type)) {
-    return HttpError{415, "Content-Type must be application/json", "invalid_request_error",
-                     "unsupported_media_type", ""};
-  }
-  json body = json::parse(body_text, nullptr, false);
-  if (body.is_discarded()) return invalidRequest("The body is not valid JSON (or not UTF-8)");
-  if (!body.is_object()) return invalidRequest("The body must be a JSON object");
-  auto model = body.find("model");
-  if (model == body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
-    return invalidRequest("'model' is required (a string)", "model");
-  if (model->get_ref<const std::string&>().size() > 256)
-    return invalidRequest("'model' is longer than 256 bytes", "model");
-  out.model = model->get<std::string>();
+  json body;
+  if (auto err = readJsonRequest(content_type, body_text, body, out.model)) return err;
+  if (out.model.size() > 256) return invalidRequest("'model' is longer than 256 bytes", "model");
   auto input = body.find("input");
   std::string size_rule = "each input must be a non-empty string of at most " +
                           std::to_string(limits.max_text_bytes) + " bytes";

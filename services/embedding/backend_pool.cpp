@@ -114,7 +114,8 @@ void BackendPool::flush(const std::string& key) {
     }
     uint64_t id = next_flight_++;
     Flight& f = flights_[id];
-    f.group = key;
+    f.model = g.model;
+    f.dimensions = g.dimensions;
     size_t n = std::min<size_t>(g.items.size(), options_.max_batch);
     for (size_t i = 0; i < n; ++i) {
       f.items.push_back(std::move(g.items.front()));
@@ -139,10 +140,8 @@ void BackendPool::flushAll() {
 void BackendPool::send(uint64_t flight_id) {
   Flight& f = flights_[flight_id];
   EmbedBatch batch;
-  // The group may be gone (flushed empty); its model and dimensions are in its key.
-  size_t slash = f.group.find('/');
-  batch.dimensions = static_cast<uint32_t>(std::stoul(f.group.substr(0, slash)));
-  batch.model = f.group.substr(slash + 1);
+  batch.model = f.model;
+  batch.dimensions = f.dimensions;
   batch.texts.reserve(f.items.size());
   for (const auto& item : f.items) batch.texts.push_back(item.text);
   f.tried.push_back(f.backend);
@@ -175,10 +174,9 @@ void BackendPool::onResult(uint64_t flight_id, EmbedResult&& result) {
     ++counters_.failed;
     spdlog::warn("embedding backend {}: {} texts failed: {}", specs_[f.backend].name,
                  f.items.size(), result.status.message);
-    std::string model = f.group.substr(f.group.find('/') + 1);
     std::optional<MemberId> next;
     if (backend_fault && f.tried.size() < options_.max_tries)
-      next = balancer_.select(model, f.tried);
+      next = balancer_.select(f.model, f.tried);
     if (next) {
       ++counters_.retried;
       f.backend = *next;

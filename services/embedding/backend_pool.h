@@ -86,7 +86,8 @@ class BackendPool {
   struct Flight {
     MemberId backend = 0;
     EmbedBackend::CallId call = 0;
-    std::string group;
+    std::string model;
+    uint32_t dimensions = 0;
     std::vector<Item> items;
     std::vector<MemberId> tried;
     LoopHandle timeout;

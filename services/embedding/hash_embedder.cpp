@@ -3,6 +3,8 @@
 #include <cmath>
 #include <string>
 
+#include "sb/policy/mix64.h"
+
 namespace sb::embedding {
 
 namespace {
@@ -15,13 +17,7 @@ uint64_t featureHash(char kind, std::string_view s) {
   };
   mix(static_cast<uint8_t>(kind));
   for (char c : s) mix(static_cast<uint8_t>(c));
-  // SplitMix64's finaliser spreads FNV's weak low bits over the whole word.
-  h ^= h >> 30;
-  h *= 0xbf58476d1ce4e5b9ull;
-  h ^= h >> 27;
-  h *= 0x94d049bb133111ebull;
-  h ^= h >> 31;
-  return h;
+  return mix64(h);  // spreads FNV's weak low bits over the whole word
 }
 
 void add(std::vector<float>& v, char kind, std::string_view feature, float weight) {

@@ -108,13 +108,9 @@ EmbedBackend::CallId OpenAiEmbedBackend::embed(const EmbedBatch& batch, Done don
   c->done = std::move(done);
   json body = {{"model", batch.model}, {"input", batch.texts}, {"encoding_format", "float"}};
   if (batch.dimensions) body["dimensions"] = batch.dimensions;
-  http::Request r;
-  r.method = "POST";
-  r.url = options_.base_url + "/v1/embeddings";
-  r.headers = {"Content-Type: application/json"};
-  if (!options_.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options_.api_key);
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  r.connect_timeout = options_.connect_timeout;
+  http::Request r = http::openAiPost(options_.base_url, "/v1/embeddings", options_.api_key,
+                                     body.dump(-1, ' ', false, json::error_handler_t::replace),
+                                     options_.connect_timeout);
   Call* raw = c.get();
   calls_.emplace(id, std::move(c));
   raw->transfer = http_.start(

@@ -71,13 +71,10 @@ ChatBackend::StreamId OpenAiBackend::start(const ChatRequest& request, ChatEvent
   if (!model.empty()) body["model"] = model;
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}};
-  http::Request r;
-  r.method = "POST";
-  r.url = options_.base_url + "/v1/chat/completions";
-  r.headers = {"Content-Type: application/json", "Accept: text/event-stream"};
-  if (!options_.api_key.empty()) r.headers.push_back("Authorization: Bearer " + options_.api_key);
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  r.connect_timeout = options_.connect_timeout;
+  http::Request r = http::openAiPost(options_.base_url, "/v1/chat/completions", options_.api_key,
+                                     body.dump(-1, ' ', false, json::error_handler_t::replace),
+                                     options_.connect_timeout);
+  r.headers.emplace_back("Accept: text/event-stream");
   Stream* raw = s.get();
   streams_.emplace(id, std::move(s));
   raw->transfer = http_.start(

@@ -10,6 +10,19 @@ std::string openAiApiRoot(std::string url) {
   return url;
 }
 
+Request openAiPost(const std::string& root, std::string_view path, const std::string& api_key,
+                   std::string json_body, Millis connect_timeout) {
+  Request r;
+  r.method = "POST";
+  r.url = root;
+  r.url += path;
+  r.headers = {"Content-Type: application/json"};
+  if (!api_key.empty()) r.headers.push_back("Authorization: Bearer " + api_key);
+  r.body = std::move(json_body);
+  r.connect_timeout = connect_timeout;
+  return r;
+}
+
 std::string openAiErrorMessage(long status, const std::string& body) {
   using json = nlohmann::json;
   json j = json::parse(body, nullptr, false);

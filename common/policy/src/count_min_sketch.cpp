@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "sb/policy/mix64.h"
+
 namespace sb {
 namespace {
 
@@ -13,16 +15,6 @@ constexpr uint64_t kRowSeeds[4] = {0xc3a5c85c97cb3127ULL, 0xb492b66fbe98f273ULL,
 // Low bit of every 4-bit counter, and every counter with its top bit cleared.
 constexpr uint64_t kOnes = 0x1111111111111111ULL;
 constexpr uint64_t kHalfMask = 0x7777777777777777ULL;
-
-// splitmix64's finalizer: every input bit flips about half the output bits.
-uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
 
 }  // namespace
 
@@ -36,7 +28,7 @@ CountMinSketch::CountMinSketch(size_t expected_entries) {
 }
 
 CountMinSketch::Cells CountMinSketch::cellsOf(uint64_t hash) const {
-  uint64_t h = mix(hash);
+  uint64_t h = mix64(hash);
   // The top two bits choose one group of four counters; row i uses counter i of that group, so
   // the rows of one key never share a counter even when they land on the same word.
   uint32_t group = static_cast<uint32_t>(h >> 62) * 4;
