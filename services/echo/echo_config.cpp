@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sb/admin/admin_plane.h"
 #include "sb/bus/worker_config.h"
 #include "sb/core/config.h"
 
@@ -60,6 +61,9 @@ int runEcho(WorkerOptions worker_options, const EchoOptions& echo, CommonOptions
   EventLoop loop;
   Worker worker(context, loop, std::move(worker_options));
   EchoService service(worker, echo);
+  admin::AdminPlane admin(loop, common);
+  admin.watchWorker(worker);
+  if (!admin.start()) return 1;
   return runWorker(worker, common.ready_fd);
 }
 

@@ -1,37 +1,14 @@
 #include "edge_config.h"
 
-#include <arpa/inet.h>
-
 #include <spdlog/spdlog.h>
 
 #include "edge_service.h"
+#include "sb/admin/admin_plane.h"
 #include "sb/core/config.h"
 #include "sb/core/signals.h"
+#include "sb/http/listen_address.h"
 
 namespace sb::edge {
-
-namespace {
-
-// "host:port", "[v6]:port" or ":port" (all addresses) -> host and port.
-bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string h = text.substr(0, colon), p = text.substr(colon + 1);
-  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  if (h.empty() || h == "*") h = "0.0.0.0";
-  if (h == "localhost") h = "127.0.0.1";
-  unsigned char addr[16];
-  if (inet_pton(AF_INET, h.c_str(), addr) != 1 && inet_pton(AF_INET6, h.c_str(), addr) != 1)
-    return false;
-  char* end = nullptr;
-  unsigned long v = std::strtoul(p.c_str(), &end, 10);
-  if (p.empty() || *end || v > 65535) return false;
-  host = h;
-  port = static_cast<uint16_t>(v);
-  return true;
-}
-
-}  // namespace
 
 std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   CLI::App app{"Switchboard HTTP edge: the OpenAI-compatible API in front of the bus", "sb-edge"};
@@ -107,7 +84,7 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  if (!parseListen(listen, c.http.host, c.http.port)) {
+  if (!http::parseListenAddress(listen, c.http.host, c.http.port)) {
     std::fprintf(stderr,
                  "sb-edge: --listen takes IP:PORT (0.0.0.0:PORT for every interface), not '%s'\n",
                  listen.c_str());
@@ -137,6 +114,12 @@ int runEdge(EdgeConfig& c) {
     return 1;
   }
   service.start();
+  admin::AdminPlane admin(loop, c.common);
+  admin.readiness().add("router", [&service, &c] {
+    bool ok = service.routerAnswered();
+    return admin::Check{ok, (ok ? "answers at " : "does not answer at ") + c.edge.router};
+  });
+  if (!admin.start()) return 1;
   spdlog::info("edge listening on http://{}:{} (OpenAI base URL http://{}:{}/v1), router {}",
                c.http.host, server.port(), c.http.host, server.port(), c.edge.router);
   // SIGTERM: stop listening, let requests in flight finish (up to --drain-timeout-ms), then
@@ -150,6 +133,7 @@ int runEdge(EdgeConfig& c) {
       loop.stop();
       return;
     }
+    admin.readiness().stopping("draining");
     spdlog::info("edge draining: no new connections; requests in flight: {} (up to {} ms)",
                  server.requests(), c.edge.drain_timeout.count());
     drain_deadline = loop.after(c.edge.drain_timeout, [&] {

@@ -23,6 +23,8 @@ class EdgeService {
 
   void start();
   void handle(const http::ExchangePtr& ex);
+  // The router answered the latest model-list refresh.
+  bool routerAnswered() const { return models_.routerAnswered(); }
 
  private:
   void chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,

@@ -25,6 +25,7 @@ void ModelDirectory::refresh() {
     if (in.kind == proto::Kind::kChunk) return;
     inflight_ = 0;
     bool ok = in.kind == proto::Kind::kReply;
+    router_answered_ = ok;
     if (ok)
       apply(unpackJsonValue(in.body));
     else

@@ -32,6 +32,8 @@ class ModelDirectory {
   void list(std::function<void(nlohmann::json)> done);
   // The live models, after a fresh status (for a list merged from several directories).
   void live(std::function<void(std::vector<nlohmann::json>)> done);
+  // The router answered the latest status request (readiness).
+  bool routerAnswered() const { return router_answered_; }
 
  private:
   void refresh();
@@ -53,6 +55,7 @@ class ModelDirectory {
   std::map<std::string, Known> models_;
   bool any_model_ = false;
   bool loaded_ = false;
+  bool router_answered_ = false;
   uint64_t inflight_ = 0;
   std::vector<std::function<void(bool reachable)>> waiting_;
   LoopHandle timer_;

@@ -55,11 +55,16 @@ uint32_t BackendPool::capacity() const {
   return n;
 }
 
-std::vector<BackendPool::BackendView> BackendPool::backends() const {
+std::vector<BackendView> BackendPool::backends() const {
   std::vector<BackendView> out;
   for (size_t i = 0; i < specs_.size(); ++i) {
     const MemberState* m = balancer_.find(i);
-    out.push_back({specs_[i].name, m ? m->inflight : 0, m && balancer_.coolingDown(*m)});
+    BackendView v;
+    v.name = specs_[i].name;
+    v.inflight = m ? m->inflight : 0;
+    v.max_conns = specs_[i].max_conns;
+    v.cooling_down = m && balancer_.coolingDown(*m);
+    out.push_back(std::move(v));
   }
   return out;
 }

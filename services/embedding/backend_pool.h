@@ -10,6 +10,7 @@
 
 #include "embed_backend.h"
 #include "sb/core/event_loop.h"
+#include "sb/policy/backend_view.h"
 #include "sb/policy/balancer.h"
 
 namespace sb::embedding {
@@ -64,11 +65,6 @@ class BackendPool {
   void onBatch(std::function<void(size_t size, const std::string& backend)> fn) {
     on_batch_ = std::move(fn);
   }
-  struct BackendView {
-    std::string name;
-    uint32_t inflight;
-    bool cooling_down;
-  };
   std::vector<BackendView> backends() const;
   size_t queued() const { return queued_; }
 

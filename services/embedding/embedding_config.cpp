@@ -6,6 +6,8 @@
 
 #include "hash_backend.h"
 #include "openai_embed_backend.h"
+#include "sb/admin/backend_checks.h"
+#include "sb/admin/redis_check.h"
 #include "sb/bus/worker_config.h"
 #include "sb/core/config.h"
 #include "sb/http/http_client.h"
@@ -158,6 +160,13 @@ int runEmbedding(EmbeddingConfig& c) {
   if (c.worker.models.empty()) c.worker.models = pool.models();
   Worker worker(context, loop, c.worker);
   EmbedService service(worker, cache, tier, pool, c.service);
+  admin::AdminPlane admin(loop, c.common);
+  admin.watchWorker(worker);
+  admin.addMetrics([&service] { return service.metricsText(); });
+  admin::watchBackends(admin, "sb_embed", [&pool] { return pool.backends(); });
+  // Not required: without Redis the cache still answers (memory tier and backends).
+  if (redis) admin::watchRedis(admin, *redis, false);
+  if (!admin.start()) return 1;
   if (redis) redis->start();
   // Serving starts at once: without Redis the cache answers from memory and the backends,
   // and takes Redis back when it answers again.

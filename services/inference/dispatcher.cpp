@@ -265,6 +265,21 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
   end(job);
 }
 
+std::vector<BackendView> Dispatcher::backends() const {
+  std::vector<BackendView> out;
+  for (MemberId id = 0; id < specs_.size(); ++id) {
+    const MemberState* m = balancer_.find(id);
+    BackendView v;
+    v.name = specs_[id].name;
+    v.inflight = m ? m->inflight : 0;
+    v.max_conns = specs_[id].max_conns;
+    v.cooling_down = m && balancer_.coolingDown(*m);
+    v.probe_failing = probe_down_[id];
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 Counter& Dispatcher::errors(MemberId backend, const char* kind) {
   return metrics_.counter("sb_infer_backend_errors_total", "Streams that failed, by kind",
                           {{"backend", specs_[backend].name}, {"kind", kind}});

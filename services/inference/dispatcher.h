@@ -9,6 +9,7 @@
 #include "chat_backend.h"
 #include "sb/bus/worker.h"
 #include "sb/metrics/metrics.h"
+#include "sb/policy/backend_view.h"
 #include "sb/policy/balancer.h"
 
 namespace sb::inference {
@@ -51,7 +52,8 @@ class Dispatcher {
   // first token, errors by kind.
   std::string metricsText() const { return metrics_.render(); }
 
-  uint32_t capacity() const;                // the sum of the backends' max_conns
+  uint32_t capacity() const;  // the sum of the backends' max_conns
+  std::vector<BackendView> backends() const;
   std::vector<std::string> models() const;  // every model served; empty if one serves any
 
  private:

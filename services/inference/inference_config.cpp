@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "openai_backend.h"
+#include "sb/admin/backend_checks.h"
 #include "sb/bus/worker_config.h"
 #include "sb/core/backend_flag.h"
 #include "sb/core/config.h"
@@ -158,6 +159,11 @@ int runInference(InferenceConfig& c) {
   worker.handle("metrics", [&dispatcher](const CallPtr& call) {
     call->reply(proto::packBody(dispatcher.metricsText()));
   });
+  admin::AdminPlane admin(loop, c.common);
+  admin.watchWorker(worker);
+  admin.addMetrics([&dispatcher] { return dispatcher.metricsText(); });
+  admin::watchBackends(admin, "sb_infer", [&dispatcher] { return dispatcher.backends(); });
+  if (!admin.start()) return 1;
   return runWorker(worker, c.common.ready_fd);
 }
 

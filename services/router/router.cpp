@@ -158,7 +158,6 @@ void Router::handleRequest(Frames& f, const Header& h) {
     return;
   }
   Service& s = *sp;
-  s.requests->inc();
   TimePoint now = loop_.now();
   MemberId wid = 0;
   bool admin = false;
@@ -172,14 +171,18 @@ void Router::handleRequest(Frames& f, const Header& h) {
     }
     wid = w->id;
     admin = true;
-  } else if (s.live == 0 && now - s.none_live_since >= options_.no_worker_grace) {
-    ++counters_.unavailable;
-    replyError(client, h.id, ErrorCode::kUnavailable,
-               "no live worker of '" + s.name + "' for " +
-                   std::to_string(ms(now - s.none_live_since)) +
-                   " ms (none registered, or all draining)");
-    return;
   } else {
+    // Requests addressed to one worker (probes, stats, metrics) stay out of the service's
+    // request, response and latency series: a prober must not look like traffic.
+    s.requests->inc();
+    if (s.live == 0 && now - s.none_live_since >= options_.no_worker_grace) {
+      ++counters_.unavailable;
+      replyError(client, h.id, ErrorCode::kUnavailable,
+                 "no live worker of '" + s.name + "' for " +
+                     std::to_string(ms(now - s.none_live_since)) +
+                     " ms (none registered, or all draining)");
+      return;
+    }
     wid = s.balancer->select(h.model).value_or(0);
   }
 
@@ -337,14 +340,16 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
       if (RegisteredWorker* w = registry_.byId(r.worker)) ++w->failures;
     }
   }
-  s.latency->observe(std::chrono::duration<double>(loop_.now() - r.started).count());
-  if (code == ErrorCode::kOk) {
-    s.ok->inc();
-  } else {
-    metrics_
-        .counter("sb_router_responses_total", "Requests ended, by code",
-                 {{"service", s.name}, {"code", std::string(proto::errorCodeName(code))}})
-        .inc();
+  if (!r.admin) {
+    s.latency->observe(std::chrono::duration<double>(loop_.now() - r.started).count());
+    if (code == ErrorCode::kOk) {
+      s.ok->inc();
+    } else {
+      metrics_
+          .counter("sb_router_responses_total", "Requests ended, by code",
+                   {{"service", s.name}, {"code", std::string(proto::errorCodeName(code))}})
+          .inc();
+    }
   }
   requests_.erase(key);
   if (!s.queue.empty()) pumpQueue(s);

@@ -76,6 +76,8 @@ class Router {
   std::string clientEndpoint() const;
   std::string workerEndpoint() const;
   const RouterCounters& counters() const { return counters_; }
+  // Prometheus text of the router's registry (refreshed from its state first).
+  std::string metricsText();
 
  private:
   using Frames = std::vector<zmq::message_t>;
@@ -113,7 +115,6 @@ class Router {
   void armDeadline(TimePoint when);
 
   std::string statusBody();
-  std::string metricsText();
   proto::Status drainWorker(std::string_view name);
 
   zmq::context_t& context_;

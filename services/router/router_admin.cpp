@@ -145,6 +145,8 @@ std::string Router::metricsText() {
         .set(static_cast<double>(inflight));
     metrics_.gauge("sb_router_workers", "Registered workers", labels)
         .set(static_cast<double>(s->balancer->members().size()));
+    metrics_.gauge("sb_router_live_workers", "Registered workers not draining", labels)
+        .set(static_cast<double>(s->live));
   }
   for (const auto& [id, w] : registry_.all()) {
     const MemberState* st = service(w.service).balancer->find(id);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/admin/admin_plane.h"
 #include "sb/core/config.h"
 #include "sb/core/signals.h"
 
@@ -75,8 +76,12 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
     spdlog::critical("cannot bind: {}", e.what());
     return 1;
   }
+  admin::AdminPlane admin(loop, common);
+  admin.addMetrics([&router] { return router->metricsText(); });
+  if (!admin.start()) return 1;
   auto signals = onTerminationSignal(loop, [&](int signo) {
     spdlog::info("signal {}, stopping", signo);
+    admin.readiness().stopping("stopping");
     loop.stop();
   });
   notifyReady(common.ready_fd, router->clientEndpoint() + " " + router->workerEndpoint());

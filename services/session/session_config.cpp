@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sb/admin/redis_check.h"
 #include "sb/bus/worker_config.h"
 #include "sb/core/config.h"
 #include "sb/redis/redis_flags.h"
@@ -85,6 +86,14 @@ int runSession(SessionConfig& c) {
   SessionStore store(loop, redis, c.store);
   Worker worker(context, loop, c.worker);
   SessionService service(worker, redis, store, c.service);
+  admin::AdminPlane admin(loop, c.common);
+  admin.watchWorker(worker);
+  admin::watchRedis(admin, redis, true);
+  admin.onScrape([&redis](MetricsRegistry& m) {
+    m.gauge("sb_session_redis_up", "1 while the session store's Redis answers")
+        .set(redis.ready() ? 1 : 0);
+  });
+  if (!admin.start()) return 1;
   redis.start();
   store.loadScripts();
   // Serving starts at once: while Redis is unreachable requests get UNAVAILABLE and

@@ -18,12 +18,20 @@ Worker::~Worker() = default;
 void Worker::handle(std::string op, Handler handler) {
   core_->handlers_[std::move(op)] = std::move(handler);
 }
+void Worker::handleAdmin(std::string op, Handler handler) {
+  core_->admin_handlers_[std::move(op)] = std::move(handler);
+}
 void Worker::start() { core_->start(); }
 void Worker::drain() { core_->drain(); }
 void Worker::onDrained(std::function<void()> fn) { core_->on_drained_ = std::move(fn); }
 void Worker::onRegistered(std::function<void()> fn) { core_->on_registered_ = std::move(fn); }
 const std::string& Worker::name() const { return core_->options().name; }
+const std::string& Worker::service() const { return core_->options().service; }
 WorkerStats Worker::stats() const { return core_->stats_; }
+bool Worker::draining() const { return core_->draining(); }
+uint32_t Worker::capacity() const { return core_->options().capacity; }
+size_t Worker::registeredRouters() const { return core_->registeredRouters(); }
+size_t Worker::routers() const { return core_->options().routers.size(); }
 EventLoop& Worker::loop() { return core_->loop(); }
 
 std::string defaultWorkerName(std::string_view service, Random& random) {

@@ -258,6 +258,10 @@ void WorkerCore::onRequest(size_t idx, Frames& frames) {
                                                 std::to_string(options_.limits.max_body_bytes));
     return;
   }
+  if (auto admin = admin_handlers_.find(std::string(h.op)); admin != admin_handlers_.end()) {
+    runHandler(admin->second, call);
+    return;
+  }
   auto it = handlers_.find(std::string(h.op));
   if (it == handlers_.end()) {
     ++stats_.rejected;
@@ -273,20 +277,30 @@ void WorkerCore::onRequest(size_t idx, Frames& frames) {
   call->counted_ = true;
   ++stats_.inflight;
   if (stats_.inflight > stats_.peak_inflight) stats_.peak_inflight = stats_.inflight;
+  runHandler(it->second, call);
+}
+
+void WorkerCore::runHandler(const Handler& handler, const CallPtr& call) {
   // The boundary: a handler that throws (msgpack's as<T>() on a wrong type, say) fails its
   // own call; the process and every other call live on.
   try {
-    it->second(call);
+    handler(call);
   } catch (const std::exception& e) {
     ++stats_.failed;
-    spdlog::error("worker {}: handler for '{}' threw: {}", options_.name, h.op, e.what());
+    spdlog::error("worker {}: handler for '{}' threw: {}", options_.name, call->op(), e.what());
     call->fail(ErrorCode::kInternal,
-               "the handler for '" + std::string(h.op) + "' failed: " + std::string(e.what()));
+               "the handler for '" + std::string(call->op()) + "' failed: " + e.what());
   } catch (...) {
     ++stats_.failed;
-    spdlog::error("worker {}: handler for '{}' threw", options_.name, h.op);
-    call->fail(ErrorCode::kInternal, "the handler for '" + std::string(h.op) + "' failed");
+    spdlog::error("worker {}: handler for '{}' threw", options_.name, call->op());
+    call->fail(ErrorCode::kInternal, "the handler for '" + std::string(call->op()) + "' failed");
   }
+}
+
+size_t WorkerCore::registeredRouters() const {
+  size_t n = 0;
+  for (const auto& l : links_) n += l.state.registered() ? 1 : 0;
+  return n;
 }
 
 void WorkerCore::builtin(const CallPtr& call) {

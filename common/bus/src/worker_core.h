@@ -32,9 +32,12 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
   void runCallback(const Call& call, const std::function<void()>& fn);
 
   const WorkerOptions& options() const { return options_; }
+  bool draining() const { return draining_; }
+  size_t registeredRouters() const;
   EventLoop& loop() { return loop_; }
   WorkerStats stats_;
   std::unordered_map<std::string, Handler> handlers_;
+  std::unordered_map<std::string, Handler> admin_handlers_;  // outside capacity and drain
   std::function<void()> on_drained_;
   std::function<void()> on_registered_;
 
@@ -62,6 +65,8 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
   void onRequest(size_t idx, Frames& frames);
   void onCancel(size_t idx, const zmq::message_t& envelope, uint64_t id);
   void builtin(const CallPtr& call);
+  // Runs a handler inside the boundary: one that throws fails its own call with INTERNAL.
+  void runHandler(const Handler& handler, const CallPtr& call);
   void checkRegistered();
   void maybeFinishDrain();
 

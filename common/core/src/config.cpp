@@ -43,6 +43,8 @@ void addCommonOptions(CLI::App& app, CommonOptions& o) {
       ->capture_default_str();
   app.add_option("--ready-fd", o.ready_fd,
                  "Write a line to this file descriptor once serving, then close it");
+  app.add_option("--admin-http", o.admin_http,
+                 "Serve /livez, /healthz, /readyz and /metrics on this IP:PORT (off by default)");
 }
 
 void bindEnvironment(CLI::App& app) {

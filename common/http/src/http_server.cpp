@@ -69,6 +69,7 @@ struct ServerGlue {
       ex->peer_ = peerOf(c);
       ex->started_ = s.loop_.now();
       MHD_get_connection_values(c, MHD_HEADER_KIND, &ServerGlue::header, ex.get());
+      MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, &ServerGlue::argument, ex.get());
       if (auto it = ex->headers_.find("content-length"); it != ex->headers_.end()) {
         ex->too_large_ = std::strtoull(it->second.c_str(), nullptr, 10) > s.options_.max_body;
       }
@@ -107,6 +108,12 @@ struct ServerGlue {
   static MHD_Result header(void* cls, MHD_ValueKind, const char* key, const char* value) {
     auto* ex = static_cast<Exchange*>(cls);
     if (key) ex->headers_[lower(key)] = value ? value : "";
+    return MHD_YES;
+  }
+
+  static MHD_Result argument(void* cls, MHD_ValueKind, const char* key, const char* value) {
+    auto* ex = static_cast<Exchange*>(cls);
+    if (key) ex->query_[key] = value ? value : "";
     return MHD_YES;
   }
 
@@ -180,6 +187,12 @@ Exchange::~Exchange() {
 std::string Exchange::header(std::string_view name) const {
   auto it = headers_.find(lower(name));
   return it != headers_.end() ? it->second : std::string();
+}
+
+std::optional<std::string> Exchange::query(std::string_view name) const {
+  auto it = query_.find(name);
+  if (it == query_.end()) return std::nullopt;
+  return it->second;
 }
 
 void Exchange::respond(int status, const Headers& headers, std::string body) {

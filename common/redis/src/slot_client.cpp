@@ -103,13 +103,20 @@ void SlotClient::start() {
   pingMasters();
 }
 
-bool SlotClient::ready() const {
-  if (map_.empty() || !map_.complete()) return false;
+bool SlotClient::ready() const { return notReadyReason().empty(); }
+
+std::string SlotClient::notReadyReason() const {
+  if (map_.empty() || !map_.complete()) {
+    std::string seeds;
+    for (const auto& n : options_.nodes) seeds += (seeds.empty() ? "" : ", ") + n.address();
+    return "no complete slot map yet (from " + seeds + ")";
+  }
   for (const auto& shard : map_.shards()) {
     auto it = master_up_.find(shard.master.address());
-    if (it == master_up_.end() || !it->second) return false;
+    if (it == master_up_.end() || !it->second)
+      return "master " + shard.master.address() + " does not answer PING";
   }
-  return true;
+  return {};
 }
 
 void SlotClient::command(std::string_view key, std::vector<std::string> argv,

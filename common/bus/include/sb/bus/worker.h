@@ -116,6 +116,10 @@ class Worker {
   ~Worker();
 
   void handle(std::string op, Handler handler);
+  // An administrative op (status, metrics, readiness): answered beside the service's work,
+  // without counting against capacity, at capacity and while draining alike. Such handlers
+  // answer at once and cheaply.
+  void handleAdmin(std::string op, Handler handler);
   // Connects and announces. Call once, after registering handlers.
   void start();
   // Stops taking work, finishes what it has, says bye, then calls the drained callback.
@@ -125,7 +129,13 @@ class Worker {
   void onRegistered(std::function<void()> fn);
 
   const std::string& name() const;
+  const std::string& service() const;
   WorkerStats stats() const;
+  bool draining() const;
+  uint32_t capacity() const;
+  // Routers this worker is registered with now, of routers() it joins.
+  size_t registeredRouters() const;
+  size_t routers() const;
   EventLoop& loop();
 
  private:

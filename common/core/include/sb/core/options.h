@@ -10,6 +10,7 @@ struct CommonOptions {
   std::string log_level = "info";
   std::string log_format = "text";
   int ready_fd = -1;
+  std::string admin_http;  // IP:PORT of the admin listener (/livez /readyz /metrics); "" = off
 };
 
 // Sets up spdlog: level (trace..off) and format ("text" or "json", one line per event).

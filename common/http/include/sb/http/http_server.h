@@ -49,6 +49,8 @@ class Exchange {
   const std::string& path() const { return path_; }  // without the query string
   // A request header (names case-insensitive); "" if absent.
   std::string header(std::string_view name) const;
+  // A query-string argument (`?verbose`, `?name=value`), decoded; nullopt if absent.
+  std::optional<std::string> query(std::string_view name) const;
   const std::string& body() const { return body_; }
   // The body was over the server's max_body: it was not kept (answer 413).
   bool bodyTooLarge() const { return too_large_; }
@@ -76,6 +78,7 @@ class Exchange {
   void* connection_ = nullptr;    // MHD_Connection
   std::string method_, path_, body_, peer_;
   std::map<std::string, std::string, std::less<>> headers_;  // lower-case names
+  std::map<std::string, std::string, std::less<>> query_;
   TimePoint started_{};
   int status_ = 0;
   void* response_ = nullptr;  // MHD_Response waiting to be queued

@@ -83,6 +83,11 @@ class SlotClient {
                    CommandOptions options, Callback cb);
   // A complete slot map and every master answering PING.
   bool ready() const;
+  // "" when ready, else why not, naming the node ("master 10.0.0.5:6379 does not answer PING").
+  std::string notReadyReason() const;
+  // The nodes given at start (the node, the shards, or the cluster's seeds): what health
+  // probes watch.
+  const std::vector<Node>& configuredNodes() const { return options_.nodes; }
   const SlotMap& map() const { return map_; }
   const SlotClientCounters& counters() const { return counters_; }
   Topology topology() const { return options_.topology; }

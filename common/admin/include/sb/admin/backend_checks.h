@@ -1,0 +1,19 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sb/admin/admin_plane.h"
+#include "sb/policy/backend_view.h"
+
+namespace sb::admin {
+
+// A worker in front of backends (LLM or embedding servers) is ready while at least one of
+// them takes work. Adds the required check "backends", one informational check per backend
+// ("backend NAME": up, cooling down or failing its probe, with its streams), which sb-health
+// reads over the bus, and the gauge `<prefix>_backend_up{backend}`.
+void watchBackends(AdminPlane& admin, const std::string& metric_prefix,
+                   std::function<std::vector<BackendView>()> view);
+
+}  // namespace sb::admin

@@ -1,0 +1,55 @@
+#include "sb/admin/admin_server.h"
+
+namespace sb::admin {
+
+namespace {
+
+constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
+
+void answer(const http::ExchangePtr& ex, int status, const std::string& type, std::string body) {
+  ex->respond(status, {{"Content-Type", type}, {"Cache-Control", "no-store"}}, std::move(body));
+}
+
+}  // namespace
+
+AdminAnswer readyzAnswer(const Readiness::Report& report, bool verbose) {
+  return {report.ready ? 200 : 503, "application/json", reportJson(report, verbose).dump() + "\n"};
+}
+
+AdminServer::AdminServer(EventLoop& loop, http::ServerOptions options, const Readiness& readiness,
+                         std::function<std::string()> metrics_text)
+    : readiness_(readiness),
+      metrics_text_(std::move(metrics_text)),
+      server_(loop, std::move(options), [this](const http::ExchangePtr& ex) { handle(ex); }) {}
+
+void AdminServer::route(const std::string& path, http::HttpServer::Handler handler) {
+  routes_[path] = std::move(handler);
+}
+
+std::optional<std::string> AdminServer::start() { return server_.start(); }
+
+void AdminServer::handle(const http::ExchangePtr& ex) {
+  if (ex->method() != "GET" && ex->method() != "HEAD") {
+    ex->respond(
+        405,
+        {{"Allow", "GET, HEAD"}, {"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}},
+        "method not allowed\n");
+    return;
+  }
+  const std::string& path = ex->path();
+  if (path == "/livez" || path == "/healthz") {
+    answer(ex, 200, "text/plain", "ok\n");
+  } else if (path == "/readyz") {
+    AdminAnswer a = readyzAnswer(readiness_.evaluate(), ex->query("verbose").has_value());
+    answer(ex, a.status, a.content_type, std::move(a.body));
+  } else if (path == "/metrics") {
+    answer(ex, 200, kMetricsType, metrics_text_());
+  } else if (auto it = routes_.find(path); it != routes_.end()) {
+    it->second(ex);
+  } else {
+    answer(ex, 404, "text/plain",
+           "not found: the admin listener serves /livez, /healthz, /readyz and /metrics\n");
+  }
+}
+
+}  // namespace sb::admin
