@@ -4,7 +4,6 @@
 
 #include "sb/admin/process_metrics.h"
 #include "sb/core/json_body.h"
-#include "sb/http/listen_address.h"
 #include "sb/proto/body_codec.h"
 
 namespace sb::admin {
@@ -43,6 +42,18 @@ void AdminPlane::onScrape(std::function<void(MetricsRegistry&)> refresh) {
   refreshers_.push_back(std::move(refresh));
 }
 
+void AdminPlane::setReadiness(std::function<Readiness::Report()> readiness) {
+  readiness_override_ = std::move(readiness);
+}
+
+void AdminPlane::transformMetrics(std::function<std::string(const std::string&)> fn) {
+  transform_ = std::move(fn);
+}
+
+Readiness::Report AdminPlane::readinessReport() const {
+  return readiness_override_ ? readiness_override_() : readiness_.evaluate();
+}
+
 void AdminPlane::watchWorker(Worker& worker) {
   readiness_.add("worker", [&worker] {
     if (worker.draining()) return Check{false, "draining"};
@@ -66,7 +77,7 @@ std::string AdminPlane::metricsText() {
   if (worker_) mirrorWorker(registry_, *worker_);
   for (const auto& refresh : refreshers_) refresh(registry_);
   registry_.gauge("sb_ready", "1 while this process is ready for traffic (its /readyz)")
-      .set(readiness_.evaluate().ready ? 1 : 0);
+      .set(readinessReport().ready ? 1 : 0);
   registry_
       .counter("sb_event_loop_callback_errors_total",
                "Exceptions caught at the event loop's boundary (each ended one callback)")
@@ -77,15 +88,10 @@ std::string AdminPlane::metricsText() {
 bool AdminPlane::start() {
   if (listen_.empty()) return true;
   http::ServerOptions o;
-  if (!http::parseListenAddress(listen_, o.host, o.port)) {
-    spdlog::critical("--admin-http takes IP:PORT (0.0.0.0:PORT for every interface), not '{}'",
-                     listen_);
-    return false;
-  }
-  o.max_body = 4096;
-  o.max_connections = 256;
-  o.header_timeout = Millis(10000);
-  server_ = std::make_unique<AdminServer>(loop_, o, readiness_, [this] { return metricsText(); });
+  if (!adminListenOptions(listen_, o)) return false;
+  server_ = std::make_unique<AdminServer>(
+      loop_, o, [this] { return readinessReport(); },
+      [this] { return transform_ ? transform_(metricsText()) : metricsText(); });
   if (auto err = server_->start()) {
     spdlog::critical("admin listener on {}: {}", listen_, *err);
     return false;

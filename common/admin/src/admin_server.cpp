@@ -1,5 +1,9 @@
 #include "sb/admin/admin_server.h"
 
+#include <spdlog/spdlog.h>
+
+#include "sb/http/listen_address.h"
+
 namespace sb::admin {
 
 namespace {
@@ -12,13 +16,26 @@ void answer(const http::ExchangePtr& ex, int status, const std::string& type, st
 
 }  // namespace
 
+bool adminListenOptions(const std::string& listen, http::ServerOptions& out) {
+  if (!http::parseListenAddress(listen, out.host, out.port)) {
+    spdlog::critical("--admin-http takes IP:PORT (0.0.0.0:PORT for every interface), not '{}'",
+                     listen);
+    return false;
+  }
+  out.max_body = 4096;
+  out.max_connections = 256;
+  out.header_timeout = Millis(10000);
+  return true;
+}
+
 AdminAnswer readyzAnswer(const Readiness::Report& report, bool verbose) {
   return {report.ready ? 200 : 503, "application/json", reportJson(report, verbose).dump() + "\n"};
 }
 
-AdminServer::AdminServer(EventLoop& loop, http::ServerOptions options, const Readiness& readiness,
+AdminServer::AdminServer(EventLoop& loop, http::ServerOptions options,
+                         std::function<Readiness::Report()> readiness,
                          std::function<std::string()> metrics_text)
-    : readiness_(readiness),
+    : readiness_(std::move(readiness)),
       metrics_text_(std::move(metrics_text)),
       server_(loop, std::move(options), [this](const http::ExchangePtr& ex) { handle(ex); }) {}
 
@@ -40,7 +57,7 @@ void AdminServer::handle(const http::ExchangePtr& ex) {
   if (path == "/livez" || path == "/healthz") {
     answer(ex, 200, "text/plain", "ok\n");
   } else if (path == "/readyz") {
-    AdminAnswer a = readyzAnswer(readiness_.evaluate(), ex->query("verbose").has_value());
+    AdminAnswer a = readyzAnswer(readiness_(), ex->query("verbose").has_value());
     answer(ex, a.status, a.content_type, std::move(a.body));
   } else if (path == "/metrics") {
     answer(ex, 200, kMetricsType, metrics_text_());

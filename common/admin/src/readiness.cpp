@@ -29,12 +29,17 @@ Readiness::Report Readiness::evaluate() const {
   return r;
 }
 
-nlohmann::json reportJson(const Readiness::Report& report, bool verbose) {
-  nlohmann::json missing = nlohmann::json::array();
+std::vector<std::string> missingChecks(const Readiness::Report& report) {
+  std::vector<std::string> out;
   for (const auto& c : report.checks) {
-    if (!c.ok && c.required) missing.push_back(c.name + (c.detail.empty() ? "" : ": " + c.detail));
+    if (!c.ok && c.required) out.push_back(c.name + (c.detail.empty() ? "" : ": " + c.detail));
   }
-  nlohmann::json j = {{"status", report.ready ? "ready" : "not ready"}, {"missing", missing}};
+  return out;
+}
+
+nlohmann::json reportJson(const Readiness::Report& report, bool verbose) {
+  nlohmann::json j = {{"status", report.ready ? "ready" : "not ready"},
+                      {"missing", missingChecks(report)}};
   if (verbose) {
     nlohmann::json checks = nlohmann::json::array();
     for (const auto& c : report.checks) {

@@ -35,12 +35,20 @@ class AdminPlane {
   // Ready while registered with at least one router and not draining; the worker's counters
   // as metrics; `worker.metrics` and `worker.ready` answered on the bus.
   void watchWorker(Worker& worker);
+  // Replaces the checks as the answer of /readyz and sb_ready (sb-health answers for the
+  // whole suite). `worker.ready` keeps answering for the process itself.
+  void setReadiness(std::function<Readiness::Report()> readiness);
+  // Rewrites what /metrics serves (sb-health adds every instance's series); `worker.metrics`
+  // keeps serving the process's own.
+  void transformMetrics(std::function<std::string(const std::string&)> fn);
   // Listens when --admin-http was given; false (logged) when it cannot: the process should
   // exit 1, as with any port it cannot bind.
   bool start();
   AdminServer* server() { return server_.get(); }
 
+  // The process's own exposition.
   std::string metricsText();
+  Readiness::Report readinessReport() const;
 
  private:
   EventLoop& loop_;
@@ -49,6 +57,8 @@ class AdminPlane {
   MetricsRegistry registry_;
   std::vector<std::function<std::string()>> sources_;
   std::vector<std::function<void(MetricsRegistry&)>> refreshers_;
+  std::function<Readiness::Report()> readiness_override_;
+  std::function<std::string(const std::string&)> transform_;
   std::unique_ptr<AdminServer> server_;
   const Worker* worker_ = nullptr;  // the process's worker, which outlives the loop's run
 };

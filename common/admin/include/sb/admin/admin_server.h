@@ -19,7 +19,8 @@ namespace sb::admin {
 // on the work the process does.
 class AdminServer {
  public:
-  AdminServer(EventLoop& loop, http::ServerOptions options, const Readiness& readiness,
+  AdminServer(EventLoop& loop, http::ServerOptions options,
+              std::function<Readiness::Report()> readiness,
               std::function<std::string()> metrics_text);
 
   // Further GET pages (sb-health's status page and JSON), by exact path.
@@ -31,11 +32,15 @@ class AdminServer {
  private:
   void handle(const http::ExchangePtr& ex);
 
-  const Readiness& readiness_;
+  std::function<Readiness::Report()> readiness_;
   std::function<std::string()> metrics_text_;
   std::map<std::string, http::HttpServer::Handler, std::less<>> routes_;
   http::HttpServer server_;
 };
+
+// The server options of an admin listener on `listen` (IP:PORT): small limits, as probes and
+// scrapes send small requests. False (logged) when `listen` is not an address.
+bool adminListenOptions(const std::string& listen, http::ServerOptions& out);
 
 // The answers, apart from the socket (tests drive them directly).
 struct AdminAnswer {

@@ -48,6 +48,9 @@ class Readiness {
   std::string stopping_;
 };
 
+// "name: detail" of every required check that failed.
+std::vector<std::string> missingChecks(const Readiness::Report& report);
+
 // {"status": "ready" | "not ready", "missing": ["name: detail", ...]}, and with `verbose`
 // every check: "checks": [{"name", "ok", "required", "detail"}].
 nlohmann::json reportJson(const Readiness::Report& report, bool verbose);

@@ -1,0 +1,90 @@
+#include "suite_state.h"
+
+#include <algorithm>
+
+namespace sb::health {
+
+std::string InstanceState::state() const {
+  if (!answered) return "unresponsive";
+  if (draining) return "draining";
+  if (!ready) return "not_ready";
+  if (cooling_down) return "cooling_down";
+  return "up";
+}
+
+std::vector<std::string> requiredServices(const SuiteState& s,
+                                          const std::vector<std::string>& required) {
+  if (!required.empty()) return required;
+  std::vector<std::string> all;
+  for (const auto& [name, svc] : s.services) all.push_back(name);
+  return all;
+}
+
+namespace {
+
+// Why a service has no live worker, from its instances' states ("infer-a: draining").
+std::string whyNoLive(const SuiteState& s, const std::string& service) {
+  std::string why;
+  for (const auto& [name, inst] : s.instances) {
+    if (inst.service != service) continue;
+    std::string reason = inst.state();
+    if (reason == "not_ready") {
+      for (const auto& c : inst.checks) {
+        if (!c.ok && c.required) {
+          reason = c.name + (c.detail.empty() ? "" : ": " + c.detail);
+          break;
+        }
+      }
+    } else if (reason == "unresponsive" && !inst.error.empty()) {
+      reason += " (" + inst.error + ")";
+    }
+    why += (why.empty() ? "" : "; ") + name + " " + reason;
+  }
+  return why.empty() ? "none registered" : why;
+}
+
+}  // namespace
+
+admin::Readiness::Report assess(const SuiteState& s, const std::vector<std::string>& required) {
+  admin::Readiness::Report report;
+  auto check = [&report](std::string name, bool ok, std::string detail, bool needed = true) {
+    if (!ok && needed) report.ready = false;
+    report.checks.push_back({std::move(name), ok, needed, std::move(detail)});
+  };
+  size_t up = 0;
+  std::string routers;
+  for (const auto& r : s.routers) {
+    up += r.up ? 1 : 0;
+    routers += (routers.empty() ? "" : "; ") + r.endpoint +
+               (r.up              ? " answers"
+                : r.error.empty() ? " down"
+                                  : ": " + r.error);
+  }
+  check("router", up > 0,
+        (up > 0 ? "" : "none answers: ") + (routers.empty() ? "none configured" : routers));
+  for (const auto& service : requiredServices(s, required)) {
+    size_t live = 0, all = 0;
+    for (const auto& [name, inst] : s.instances) {
+      if (inst.service != service) continue;
+      ++all;
+      live += inst.live() ? 1 : 0;
+    }
+    check("service " + service, live > 0,
+          live > 0 ? std::to_string(live) + " of " + std::to_string(all) + " worker(s) live"
+                   : "no live worker (" + whyNoLive(s, service) + ")");
+  }
+  for (const auto& [address, node] : s.redis) {
+    bool needed = node.role != "replica";
+    if (!node.up) {
+      check("redis " + address, false, node.error.empty() ? "down" : node.error, needed);
+    } else if (node.cluster_state && *node.cluster_state != "ok") {
+      check("redis " + address, false, "cluster_state " + *node.cluster_state, needed);
+    } else {
+      check("redis " + address, true, node.cluster_state ? "cluster_state ok" : "answers PING",
+            needed);
+    }
+  }
+  return report;
+}
+
+}  // namespace sb::health
