@@ -115,6 +115,7 @@ int runEdge(EdgeConfig& c) {
   }
   service.start();
   admin::AdminPlane admin(loop, c.common);
+  admin.addMetrics([&service] { return service.metricsText(); });
   admin.readiness().add("router", [&service, &c] {
     bool ok = service.routerAnswered();
     return admin::Check{ok, (ok ? "answers at " : "does not answer at ") + c.edge.router};

@@ -272,15 +272,24 @@ void EdgeService::embedded(const http::ExchangePtr& ex, http::Headers headers,
   accessLog(ex, summary);
 }
 
-void EdgeService::accessLog(const http::ExchangePtr& ex, const CallSummary& s) const {
+std::string EdgeService::metricsText() {
+  metrics_.registry()
+      .gauge("sb_edge_inflight_requests", "Chat completions and embeddings requests in flight")
+      .set(static_cast<double>(calls_.size() + embeds_.size()));
+  return metrics_.text();
+}
+
+void EdgeService::accessLog(const http::ExchangePtr& ex, const CallSummary& s) {
+  int status = ex->closed() && !ex->responded() ? 499 : ex->status();
+  metrics_.finished(ex->path(), status, s,
+                    std::chrono::duration<double>(loop_.now() - ex->started()).count());
   if (!options_.access_log) return;
   auto ms = std::chrono::duration_cast<Millis>(loop_.now() - ex->started()).count();
   spdlog::info(
       "access {} {} {} status={} key=- model={} prompt_tokens={} completion_tokens={} "
       "ttft_ms={} duration_ms={}{}",
-      ex->peer(), ex->method(), ex->path(), ex->closed() && !ex->responded() ? 499 : ex->status(),
-      s.model, s.prompt_tokens, s.completion_tokens, s.first_token.count(), ms,
-      ex->closed() && ex->status() == 200 ? " client_closed" : "");
+      ex->peer(), ex->method(), ex->path(), status, s.model, s.prompt_tokens, s.completion_tokens,
+      s.first_token.count(), ms, ex->closed() && ex->status() == 200 ? " client_closed" : "");
 }
 
 }  // namespace sb::edge

@@ -7,6 +7,7 @@
 
 #include "chat_call.h"
 #include "edge_config.h"
+#include "edge_metrics.h"
 #include "model_directory.h"
 #include "sb/bus/async_client.h"
 #include "sb/http/http_server.h"
@@ -23,6 +24,7 @@ class EdgeService {
 
   void start();
   void handle(const http::ExchangePtr& ex);
+  std::string metricsText();
   // The router answered the latest model-list refresh.
   bool routerAnswered() const { return models_.routerAnswered(); }
 
@@ -42,7 +44,8 @@ class EdgeService {
   // Access-Control-* headers for the request's Origin, when it is allowed.
   void cors(const http::ExchangePtr& ex, http::Headers& headers) const;
   void preflight(const http::ExchangePtr& ex, http::Headers headers);
-  void accessLog(const http::ExchangePtr& ex, const CallSummary& s) const;
+  // The request ended: its access-log line (unless turned off) and its metrics.
+  void accessLog(const http::ExchangePtr& ex, const CallSummary& s);
   std::string newRequestId();
 
   EventLoop& loop_;
@@ -54,6 +57,7 @@ class EdgeService {
   std::unordered_map<uint64_t, http::ExchangePtr> embeds_;
   std::unordered_map<uint64_t, std::unique_ptr<ChatCall>> calls_;
   uint64_t next_call_ = 1;
+  EdgeMetrics metrics_;
 };
 
 }  // namespace sb::edge

@@ -163,7 +163,7 @@ int runEmbedding(EmbeddingConfig& c) {
   admin::AdminPlane admin(loop, c.common);
   admin.watchWorker(worker);
   admin.addMetrics([&service] { return service.metricsText(); });
-  admin::watchBackends(admin, "sb_embed", [&pool] { return pool.backends(); });
+  admin::watchBackends(admin, "sb_embed_backend_up", [&pool] { return pool.backends(); });
   // Not required: without Redis the cache still answers (memory tier and backends).
   if (redis) admin::watchRedis(admin, *redis, false);
   if (!admin.start()) return 1;

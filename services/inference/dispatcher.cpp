@@ -198,8 +198,33 @@ void Dispatcher::onDelta(const JobPtr& job, const ChatDelta& d) {
   job->call->chunk(packJsonValue(c));
 }
 
-void Dispatcher::accessLog(const Job& job, std::string_view status, const ChatOutcome* o) const {
+void Dispatcher::accessLog(const Job& job, std::string_view status, const ChatOutcome* o) {
   auto ms = [](SteadyClock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); };
+  if (!job.tried.empty()) {
+    Labels labels{{"gen_ai_operation_name", "chat"},
+                  {"gen_ai_provider_name", specs_[job.backend].provider},
+                  {"gen_ai_request_model", model_label_(job.request.model)}};
+    bool ok = o && o->failure == ChatFailure::kNone;
+    if (ok) {
+      for (const auto& [type, n] : {std::pair{"input", o->usage.prompt_tokens},
+                                    std::pair{"output", o->usage.completion_tokens}}) {
+        if (n < 0) continue;
+        Labels with_type = labels;
+        with_type.emplace_back("gen_ai_token_type", type);
+        metrics_
+            .histogram("gen_ai_client_token_usage", "Tokens used per request, by type",
+                       gen_ai::tokenBuckets(), with_type)
+            .observe(static_cast<double>(n));
+      }
+    } else {
+      labels.emplace_back("error_type", std::string(status));
+    }
+    metrics_
+        .histogram("gen_ai_client_operation_duration_seconds",
+                   "Time from request to the backend's last token (or failure)",
+                   gen_ai::durationBuckets(), labels)
+        .observe(std::chrono::duration<double>(loop_.now() - job.received).count());
+  }
   spdlog::info(
       "access op=chat id={} model={} backend={} status={} prompt_tokens={} "
       "completion_tokens={} ttft_ms={} duration_ms={} tries={}",

@@ -8,6 +8,7 @@
 
 #include "chat_backend.h"
 #include "sb/bus/worker.h"
+#include "sb/metrics/gen_ai.h"
 #include "sb/metrics/metrics.h"
 #include "sb/policy/backend_view.h"
 #include "sb/policy/balancer.h"
@@ -18,8 +19,9 @@ struct BackendSpec {
   std::string name;                 // for logs and replies
   std::vector<std::string> models;  // served; empty = any
   uint32_t weight = 1;
-  uint32_t max_conns = 8;  // streams at once
-  bool backup = false;     // used only when no primary can take the request
+  uint32_t max_conns = 8;         // streams at once
+  bool backup = false;            // used only when no primary can take the request
+  std::string provider = "demo";  // gen_ai_provider_name: "openai" for OpenAI-compatible servers
 };
 
 struct DispatchOptions {
@@ -62,7 +64,8 @@ class Dispatcher {
   void dispatch(const JobPtr& job);
   void onDelta(const JobPtr& job, const ChatDelta& delta);
   // One line per finished request: backend, model, status, tokens, time to first token.
-  void accessLog(const Job& job, std::string_view status, const ChatOutcome* outcome) const;
+  // And the OpenTelemetry gen-AI client metrics: token usage by type, operation duration.
+  void accessLog(const Job& job, std::string_view status, const ChatOutcome* outcome);
   void onEnd(const JobPtr& job, const ChatOutcome& outcome);
   // The call has ended: the job leaves the table.
   void end(const JobPtr& job);
@@ -87,6 +90,7 @@ class Dispatcher {
   };
   std::vector<BackendMetrics> backend_metrics_;
   std::vector<bool> probe_down_;
+  BoundedLabel model_label_;
   LoopHandle probe_timer_;
   // Every running request: the dispatcher owns them, so a backend's callbacks and a call's
   // cancel find a job by id, and the destructor can detach every call it still holds.

@@ -147,7 +147,9 @@ int runInference(InferenceConfig& c) {
     spdlog::info("backend {}: {}{}{}, max_conns {}{}", b.spec.name, b.kind,
                  b.url.empty() ? "" : " ", b.url, b.spec.max_conns,
                  b.spec.backup ? ", backup" : "");
-    dispatcher.addBackend(b.spec, std::move(backend));
+    BackendSpec spec = b.spec;
+    spec.provider = b.kind;
+    dispatcher.addBackend(std::move(spec), std::move(backend));
   }
   dispatcher.startProbes();
   // The router learns our capacity and models from the backends; --capacity only lowers it.
@@ -162,7 +164,8 @@ int runInference(InferenceConfig& c) {
   admin::AdminPlane admin(loop, c.common);
   admin.watchWorker(worker);
   admin.addMetrics([&dispatcher] { return dispatcher.metricsText(); });
-  admin::watchBackends(admin, "sb_infer", [&dispatcher] { return dispatcher.backends(); });
+  admin::watchBackends(admin, "sb_infer_backend_up",
+                       [&dispatcher] { return dispatcher.backends(); });
   if (!admin.start()) return 1;
   return runWorker(worker, c.common.ready_fd);
 }

@@ -16,7 +16,7 @@ std::string describe(const BackendView& b) {
 
 }  // namespace
 
-void watchBackends(AdminPlane& admin, const std::string& metric_prefix,
+void watchBackends(AdminPlane& admin, const std::string& up_gauge,
                    std::function<std::vector<BackendView>()> view) {
   auto shared = std::make_shared<std::function<std::vector<BackendView>()>>(std::move(view));
   admin.readiness().add("backends", [shared] {
@@ -37,7 +37,7 @@ void watchBackends(AdminPlane& admin, const std::string& metric_prefix,
         },
         false);
   }
-  admin.onScrape([shared, name = metric_prefix + "_backend_up"](MetricsRegistry& m) {
+  admin.onScrape([shared, name = up_gauge](MetricsRegistry& m) {
     for (const auto& b : (*shared)()) {
       m.gauge(name, "1 while the backend takes work (not cooling down, probe passing)",
               {{"backend", b.name}})

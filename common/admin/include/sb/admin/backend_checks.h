@@ -12,8 +12,8 @@ namespace sb::admin {
 // A worker in front of backends (LLM or embedding servers) is ready while at least one of
 // them takes work. Adds the required check "backends", one informational check per backend
 // ("backend NAME": up, cooling down or failing its probe, with its streams), which sb-health
-// reads over the bus, and the gauge `<prefix>_backend_up{backend}`.
-void watchBackends(AdminPlane& admin, const std::string& metric_prefix,
+// reads over the bus, and the gauge `up_gauge`{backend} (sb_infer_backend_up, ...).
+void watchBackends(AdminPlane& admin, const std::string& up_gauge,
                    std::function<std::vector<BackendView>()> view);
 
 }  // namespace sb::admin

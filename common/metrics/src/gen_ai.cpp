@@ -1,0 +1,37 @@
+#include "sb/metrics/gen_ai.h"
+
+namespace sb {
+
+namespace gen_ai {
+
+std::vector<double> tokenBuckets() {
+  std::vector<double> b;
+  for (double v = 1; v <= 67108864; v *= 4) b.push_back(v);
+  return b;
+}
+
+std::vector<double> durationBuckets() {
+  std::vector<double> b;
+  for (double v = 0.01; v < 82; v *= 2) b.push_back(v);
+  return b;
+}
+
+std::vector<double> firstTokenBuckets() {
+  return {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+          0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0};
+}
+
+std::vector<double> perOutputTokenBuckets() {
+  return {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5};
+}
+
+}  // namespace gen_ai
+
+std::string BoundedLabel::operator()(const std::string& value) {
+  if (seen_.count(value)) return value;
+  if (seen_.size() >= max_) return "other";
+  seen_.insert(value);
+  return value;
+}
+
+}  // namespace sb
