@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "process.h"
+#include "router_load.h"
 #include "sb/bus/client.h"
 #include "sb/core/config.h"
 #include "stats.h"
@@ -29,63 +30,14 @@
 using namespace std::chrono_literals;
 using sb::Client;
 using sb::SteadyClock;
+using sb::bench::Measured;
+using sb::bench::Options;
+using sb::bench::throughput;
 using sb::test::Process;
 
 namespace {
 
-struct Options {
-  int seconds = 5;
-  int runs = 3;
-  int clients = 4;
-  int inflight = 64;
-  int body = 100;
-};
-
 const std::string kBody(100, 'x');
-
-struct Measured {
-  double rps = 0;
-  double broker_cpu_us = 0;  // broker CPU per round trip
-};
-
-// Closed loop: each client keeps `inflight` requests outstanding; measures round trips / s
-// and the broker process's CPU time per round trip over the same window.
-Measured throughput(zmq::context_t& ctx, const std::string& frontend, const Options& o,
-                    pid_t broker) {
-  std::atomic<bool> measuring{false}, stop{false};
-  std::atomic<uint64_t> done{0};
-  std::vector<std::thread> threads;
-  for (int c = 0; c < o.clients; ++c) {
-    threads.emplace_back([&] {
-      Client client(ctx, frontend);
-      sb::CallOptions opts;
-      opts.deadline = 60s;
-      int outstanding = 0;
-      while (!stop) {
-        while (outstanding < o.inflight) {
-          client.send("echo", "echo", kBody, opts);
-          ++outstanding;
-        }
-        auto in = client.next(100ms);
-        if (!in || !sb::proto::isFinal(in->kind)) continue;
-        --outstanding;
-        if (measuring) done.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  std::this_thread::sleep_for(1s);  // warm-up
-  double cpu0 = sb::bench::cpuSeconds(broker);
-  measuring = true;
-  auto t0 = SteadyClock::now();
-  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
-  measuring = false;
-  double elapsed = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  double cpu = sb::bench::cpuSeconds(broker) - cpu0;
-  uint64_t n = done.load();
-  stop = true;
-  for (auto& t : threads) t.join();
-  return {static_cast<double>(n) / elapsed, n ? cpu * 1e6 / static_cast<double>(n) : 0};
-}
 
 // One request in flight: round-trip times in microseconds.
 std::vector<double> latency(zmq::context_t& ctx, const std::string& frontend, int seconds) {

@@ -6,6 +6,7 @@ BUILD=${1:-build}
 echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 "$BUILD/bench/bench_codec" --benchmark_min_time=0.5
 "$BUILD/bench/bench_router_throughput" --seconds 4 --runs 5
+"$BUILD/bench/bench_admin_overhead" --seconds 3 --runs 9
 "$BUILD/bench/bench_policy_latency" --seconds 10 --runs 3
 "$BUILD/bench/bench_inference_stream" --seconds 5
 "$BUILD/bench/bench_edge_latency" --rounds 10 --per-round 300 --wrk-seconds 5
