@@ -58,13 +58,7 @@ uint32_t BackendPool::capacity() const {
 std::vector<BackendView> BackendPool::backends() const {
   std::vector<BackendView> out;
   for (size_t i = 0; i < specs_.size(); ++i) {
-    const MemberState* m = balancer_.find(i);
-    BackendView v;
-    v.name = specs_[i].name;
-    v.inflight = m ? m->inflight : 0;
-    v.max_conns = specs_[i].max_conns;
-    v.cooling_down = m && balancer_.coolingDown(*m);
-    out.push_back(std::move(v));
+    out.push_back(balancer_.view(i, specs_[i].name, specs_[i].max_conns));
   }
   return out;
 }

@@ -38,7 +38,10 @@ std::string whyNoLive(const SuiteState& s, const std::string& service) {
     } else if (reason == "unresponsive" && !inst.error.empty()) {
       reason += " (" + inst.error + ")";
     }
-    why += (why.empty() ? "" : "; ") + name + " " + reason;
+    if (!why.empty()) why += "; ";
+    why += name;
+    why += " ";
+    why += reason;
   }
   return why.empty() ? "none registered" : why;
 }
@@ -55,10 +58,9 @@ admin::Readiness::Report assess(const SuiteState& s, const std::vector<std::stri
   std::string routers;
   for (const auto& r : s.routers) {
     up += r.up ? 1 : 0;
-    routers += (routers.empty() ? "" : "; ") + r.endpoint +
-               (r.up              ? " answers"
-                : r.error.empty() ? " down"
-                                  : ": " + r.error);
+    if (!routers.empty()) routers += "; ";
+    routers += r.endpoint;
+    routers += r.up ? " answers" : r.error.empty() ? " down" : ": " + r.error;
   }
   check("router", up > 0,
         (up > 0 ? "" : "none answers: ") + (routers.empty() ? "none configured" : routers));

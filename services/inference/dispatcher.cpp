@@ -293,12 +293,7 @@ void Dispatcher::onEnd(const JobPtr& job, const ChatOutcome& o) {
 std::vector<BackendView> Dispatcher::backends() const {
   std::vector<BackendView> out;
   for (MemberId id = 0; id < specs_.size(); ++id) {
-    const MemberState* m = balancer_.find(id);
-    BackendView v;
-    v.name = specs_[id].name;
-    v.inflight = m ? m->inflight : 0;
-    v.max_conns = specs_[id].max_conns;
-    v.cooling_down = m && balancer_.coolingDown(*m);
+    BackendView v = balancer_.view(id, specs_[id].name, specs_[id].max_conns);
     v.probe_failing = probe_down_[id];
     out.push_back(std::move(v));
   }

@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "dispatch.h"
 #include "http_get.h"
+#include "promtool.h"
 #include "redis.h"
 #include "sb/core/json_body.h"
 
@@ -17,15 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-
-std::optional<std::string> promtoolProblems(const std::string& text) {
-  std::string path = tempDir() + "/admin_metrics.txt";
-  std::ofstream(path) << text;
-  Process p = Process::startSystem("sh", {"-c", "promtool check metrics < " + path});
-  auto code = p.awaitExit(30s);
-  if (code && *code == 0) return std::nullopt;
-  return "exit " + std::to_string(code.value_or(-1)) + ": " + p.log();
-}
 
 std::string admin(int port) { return "127.0.0.1:" + std::to_string(port); }
 

@@ -7,22 +7,13 @@
 
 #include "bus.h"
 #include "dispatch.h"
+#include "promtool.h"
 #include "sb/core/json_body.h"
 
 namespace sb::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// promtool check metrics on `text`; its output on failure.
-std::optional<std::string> promtoolProblems(const std::string& text) {
-  std::string path = tempDir() + "/metrics.txt";
-  std::ofstream(path) << text;
-  Process p = Process::startSystem("sh", {"-c", "promtool check metrics < " + path});
-  auto code = p.awaitExit(30s);
-  if (code && *code == 0) return std::nullopt;
-  return "exit " + std::to_string(code.value_or(-1)) + ": " + p.log();
-}
 
 std::string metricsOf(Bus& bus, const std::string& service, const std::string& op,
                       const std::string& to = {}) {

@@ -5,15 +5,12 @@ namespace sb {
 namespace gen_ai {
 
 std::vector<double> tokenBuckets() {
-  std::vector<double> b;
-  for (double v = 1; v <= 67108864; v *= 4) b.push_back(v);
-  return b;
+  return {1,     4,     16,     64,      256,     1024,     4096,
+          16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 }
 
 std::vector<double> durationBuckets() {
-  std::vector<double> b;
-  for (double v = 0.01; v < 82; v *= 2) b.push_back(v);
-  return b;
+  return {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
 }
 
 std::vector<double> firstTokenBuckets() {

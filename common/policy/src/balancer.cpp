@@ -142,4 +142,14 @@ BalancerPtr makeBalancer(std::string_view policy, const Clock& clock, Random& ra
   return nullptr;
 }
 
+BackendView Balancer::view(MemberId id, std::string name, uint32_t max_conns) const {
+  const MemberState* m = find(id);
+  BackendView v;
+  v.name = std::move(name);
+  v.inflight = m ? m->inflight : 0;
+  v.max_conns = max_conns;
+  v.cooling_down = m && coolingDown(*m);
+  return v;
+}
+
 }  // namespace sb

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sb/core/clock.h"
+#include "sb/policy/backend_view.h"
 
 namespace sb {
 
@@ -73,6 +74,8 @@ class Balancer {
   const MemberState* find(MemberId id) const;
   const std::vector<MemberState>& members() const { return members_; }
   bool coolingDown(const MemberState& m) const { return clock_.now() < m.cooled_until; }
+  // A member as a backend view (passive health from the balancer, the rest from the caller).
+  BackendView view(MemberId id, std::string name, uint32_t max_conns) const;
   bool eligible(const MemberState& m, std::string_view tag) const;
 
  protected:
