@@ -5,7 +5,8 @@
 # built-in hash embedder (lexical, not semantic; model "hash"), the OpenAI-compatible HTTP edge
 # on 127.0.0.1:8080, two echo workers (one of them streams) and sb-health with its status page
 # on 127.0.0.1:8090. Every process serves /livez, /readyz and /metrics on an admin port
-# (127.0.0.1:91xx, listed at the end).
+# (127.0.0.1:91xx, listed at the end). Environment overrides: SB_CLIENT_BIND, SB_WORKER_BIND,
+# SB_REDIS, SB_EDGE_LISTEN, SB_HEALTH_LISTEN, SB_ADMIN_PORT_BASE.
 # Ctrl-C (or SIGTERM) drains the workers, then stops the router: the order a rolling
 # shutdown needs. Children run in their own sessions so the terminal's Ctrl-C reaches only
 # this script, which then stops them in that order.
@@ -16,6 +17,7 @@ WORKERS=${SB_WORKER_BIND:-tcp://127.0.0.1:5556}
 REDIS_URL=${SB_REDIS:-redis://127.0.0.1:6379}
 EDGE=${SB_EDGE_LISTEN:-127.0.0.1:8080}
 HEALTH=${SB_HEALTH_LISTEN:-127.0.0.1:8090}
+ADMIN=${SB_ADMIN_PORT_BASE:-9100}  # admin listeners on 127.0.0.1:ADMIN+1 ...
 router_pid=""
 edge_pid=""
 redis_pid=""
@@ -43,26 +45,27 @@ if ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
 fi
 
 setsid "$BIN/sb-router" --client-bind "$CLIENTS" --worker-bind "$WORKERS" \
-  --admin-http 127.0.0.1:9101 &
+  --admin-http 127.0.0.1:$((ADMIN + 1)) &
 router_pid=$!
 setsid "$BIN/sb-session" --router "$WORKERS" --redis "$REDIS_URL" --name session-1 \
-  --admin-http 127.0.0.1:9102 &
+  --admin-http 127.0.0.1:$((ADMIN + 2)) &
 worker_pids+=($!)
 setsid "$BIN/sb-inference-dispatch" --router "$WORKERS" --name infer-1 \
-  --llm-backend kind=demo,models=demo,max_conns=64 --admin-http 127.0.0.1:9103 &
+  --llm-backend kind=demo,models=demo,max_conns=64 --admin-http 127.0.0.1:$((ADMIN + 3)) &
 worker_pids+=($!)
 setsid "$BIN/sb-embedding-cache" --router "$WORKERS" --redis "$REDIS_URL" --name embeddings-1 \
-  --embed-backend kind=hash,models=hash,max_conns=64 --admin-http 127.0.0.1:9104 &
+  --embed-backend kind=hash,models=hash,max_conns=64 --admin-http 127.0.0.1:$((ADMIN + 4)) &
 worker_pids+=($!)
 setsid "$BIN/sb-edge" --router "$CLIENTS" --listen "$EDGE" --cors-origin '*' \
-  --admin-http 127.0.0.1:9105 &
+  --admin-http 127.0.0.1:$((ADMIN + 5)) &
 edge_pid=$!
-setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-1 --capacity 16 --admin-http 127.0.0.1:9107 &
+setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-1 --capacity 16 --admin-http 127.0.0.1:$((ADMIN + 7)) &
 worker_pids+=($!)
-setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 &
+setsid "$BIN/sb-echo" --router "$WORKERS" --name echo-stream --chunks 5 --delay-ms 250 --capacity 16 \
+  --admin-http 127.0.0.1:$((ADMIN + 8)) &
 worker_pids+=($!)
 setsid "$BIN/sb-health" --router "$WORKERS" --probe-router "$CLIENTS" --redis "$REDIS_URL" \
-  --require session,infer,embeddings --admin-http "$HEALTH" --gather-metrics &
+  --require session,infer,embeddings --admin-http "$HEALTH" &
 worker_pids+=($!)
 
 cat <<MSG
@@ -86,8 +89,9 @@ Try, in another terminal:
   $BIN/sbctl call embeddings embed '{"model":"hash","inputs":["hello world"]}'
   $BIN/sbctl metrics
 Health: the status page at http://$HEALTH/ (the suite's /readyz, /status and /metrics there too);
-each process's /livez, /readyz and /metrics on 127.0.0.1:9101 (router), 9102 (session),
-9103 (infer), 9104 (embeddings), 9105 (edge), 9107 (echo-1).
+each process's /livez, /readyz and /metrics on 127.0.0.1:$((ADMIN + 1)) (router), $((ADMIN + 2)) (session),
+$((ADMIN + 3)) (infer), $((ADMIN + 4)) (embeddings), $((ADMIN + 5)) (edge), $((ADMIN + 7)) (echo-1),
+$((ADMIN + 8)) (echo-stream); deploy/prometheus/prometheus.yml scrapes them all.
 Ctrl-C stops everything.
 
 MSG

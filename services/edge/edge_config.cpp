@@ -5,8 +5,8 @@
 #include "edge_service.h"
 #include "sb/admin/admin_plane.h"
 #include "sb/core/config.h"
+#include "sb/core/listen_address.h"
 #include "sb/core/signals.h"
-#include "sb/http/listen_address.h"
 
 namespace sb::edge {
 
@@ -84,7 +84,7 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  if (!http::parseListenAddress(listen, c.http.host, c.http.port)) {
+  if (!parseListenAddress(listen, c.http.host, c.http.port)) {
     std::fprintf(stderr,
                  "sb-edge: --listen takes IP:PORT (0.0.0.0:PORT for every interface), not '%s'\n",
                  listen.c_str());

@@ -55,6 +55,7 @@ void BusProber::probe() {
         if (!ok) {
           r.state.up = false;
           r.state.rtt_ms.reset();
+          r.state.uptime_ms = 0;
           r.state.error = failure(in);
           r.services.clear();
           return;

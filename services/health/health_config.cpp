@@ -48,6 +48,11 @@ std::optional<int> parseHealthConfig(int argc, char** argv, HealthConfig& c) {
   bool no_bus = false;
   app.add_flag("--no-bus-op", no_bus, "Do not register with the routers (no health.status op)");
   addCommonOptions(app, c.common);
+  app.get_option("--admin-http")
+      ->description(
+          "Serve the status page (/), /status, /readyz (the whole suite's), /livez, "
+          "/healthz and /metrics on this IP:PORT")
+      ->capture_default_str();
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
   applyWorkerOptions(c.worker, wf);

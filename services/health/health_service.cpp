@@ -88,6 +88,12 @@ nlohmann::json HealthService::status() const {
 void HealthService::serve(admin::AdminPlane& admin) {
   admin.setReadiness([this] { return verdict(); });
   admin.onScrape([this](MetricsRegistry& m) { updateMetrics(m); });
+  for (const char* target : {"router", "worker", "redis"}) {
+    admin.metrics()
+        .counter("sb_health_probe_failures_total", "Probes that failed or timed out",
+                 {{"target", target}})
+        .inc(0);
+  }
   bus_.onProbe([&admin](const char* target, double seconds, bool ok) {
     MetricsRegistry& m = admin.metrics();
     m.histogram("sb_health_probe_duration_seconds", "Round trip of sb-health's probes",
@@ -131,6 +137,7 @@ void HealthService::serve(admin::AdminPlane& admin) {
 }
 
 void HealthService::serveBus(Worker& worker) {
+  self_ = worker.name();
   worker.handleAdmin("health.status",
                      [this](const CallPtr& call) { call->reply(packJsonValue(status())); });
 }
@@ -197,7 +204,7 @@ std::string HealthService::gathered(const std::string& own) const {
   }
   for (const auto& [name, text] : bus_.workerMetrics()) {
     auto it = bus_.instances().find(name);
-    if (it == bus_.instances().end()) continue;
+    if (it == bus_.instances().end() || name == self_) continue;
     Source s;
     s.extra_labels = {{"service", it->second.service}, {"instance", name}};
     if (!parseExposition(text, ExpositionLimits{}, s.families)) sources.push_back(std::move(s));

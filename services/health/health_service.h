@@ -57,7 +57,7 @@ class HealthService {
   Traffic recent_;   // the last few rounds, for the history charts
   std::deque<HistoryPoint> history_;
   MetricsRegistry* metrics_ = nullptr;  // the admin plane's, once served
-  std::vector<std::string> known_routers_, known_nodes_, known_services_;
+  std::string self_;  // our own worker's name: not gathered (its series are ours already)
   LoopHandle timer_;
 };
 

@@ -177,6 +177,7 @@ void Router::handleRequest(Frames& f, const Header& h) {
     s.requests->inc();
     if (s.live == 0 && now - s.none_live_since >= options_.no_worker_grace) {
       ++counters_.unavailable;
+      countResponse(s, ErrorCode::kUnavailable, 0);
       replyError(client, h.id, ErrorCode::kUnavailable,
                  "no live worker of '" + s.name + "' for " +
                      std::to_string(ms(now - s.none_live_since)) +
@@ -227,6 +228,7 @@ void Router::handleRequest(Frames& f, const Header& h) {
   }
   if (s.queue.size() >= options_.queue_size) {
     ++counters_.resource_exhausted;
+    countResponse(s, ErrorCode::kResourceExhausted, 0);
     replyError(client, h.id, ErrorCode::kResourceExhausted,
                "queue for service '" + s.name + "' is full (" +
                    std::to_string(options_.queue_size) + " waiting)");
@@ -340,19 +342,22 @@ void Router::finish(const std::string& key, Request& r, ErrorCode code) {
       if (RegisteredWorker* w = registry_.byId(r.worker)) ++w->failures;
     }
   }
-  if (!r.admin) {
-    s.latency->observe(std::chrono::duration<double>(loop_.now() - r.started).count());
-    if (code == ErrorCode::kOk) {
-      s.ok->inc();
-    } else {
-      metrics_
-          .counter("sb_router_responses_total", "Requests ended, by code",
-                   {{"service", s.name}, {"code", std::string(proto::errorCodeName(code))}})
-          .inc();
-    }
-  }
+  if (!r.admin)
+    countResponse(s, code, std::chrono::duration<double>(loop_.now() - r.started).count());
   requests_.erase(key);
   if (!s.queue.empty()) pumpQueue(s);
+}
+
+void Router::countResponse(Service& s, ErrorCode code, double seconds) {
+  s.latency->observe(seconds);
+  if (code == ErrorCode::kOk) {
+    s.ok->inc();
+  } else {
+    metrics_
+        .counter("sb_router_responses_total", "Requests ended, by code",
+                 {{"service", s.name}, {"code", std::string(proto::errorCodeName(code))}})
+        .inc();
+  }
 }
 
 // ---- worker side ----

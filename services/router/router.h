@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -78,6 +79,8 @@ class Router {
   const RouterCounters& counters() const { return counters_; }
   // Prometheus text of the router's registry (refreshed from its state first).
   std::string metricsText();
+  // What the bus op `metrics` answers instead: the whole process's text (admin plane).
+  void setMetricsSource(std::function<std::string()> fn) { metrics_source_ = std::move(fn); }
 
  private:
   using Frames = std::vector<zmq::message_t>;
@@ -101,6 +104,8 @@ class Router {
   void pumpQueue(Service& s);
   void failQueued(Service& s, proto::ErrorCode code, const std::string& message);
   void finish(const std::string& key, Request& r, proto::ErrorCode code);
+  // A request of `s` ended (also those refused at once: no live worker, queue full).
+  void countResponse(Service& s, proto::ErrorCode code, double seconds);
   void setDraining(RegisteredWorker& w);
   void removeWorker(MemberId id, const char* why);
   void reapLostWorkers();
@@ -120,6 +125,7 @@ class Router {
   zmq::context_t& context_;
   EventLoop& loop_;
   RouterOptions options_;
+  std::function<std::string()> metrics_source_;
   zmq::socket_t clients_;
   zmq::socket_t workers_;
   LoopHandle clients_watch_;

@@ -26,7 +26,7 @@ void Router::handleAdmin(Frames& f, const Header& h) {
   if (h.op == "status") {
     body = statusBody();
   } else if (h.op == "metrics") {
-    body = proto::packBody(metricsText());
+    body = proto::packBody(metrics_source_ ? metrics_source_() : metricsText());
   } else if (h.op == "drain") {
     msgpack::object_handle oh;
     proto::Status st = proto::decodeBody(view(f[2]), options_.limits, oh);

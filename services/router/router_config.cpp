@@ -78,6 +78,7 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
   }
   admin::AdminPlane admin(loop, common);
   admin.addMetrics([&router] { return router->metricsText(); });
+  router->setMetricsSource([&admin] { return admin.metricsText(); });
   if (!admin.start()) return 1;
   auto signals = onTerminationSignal(loop, [&](int signo) {
     spdlog::info("signal {}, stopping", signo);

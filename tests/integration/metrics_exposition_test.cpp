@@ -3,6 +3,7 @@
 // embedding cache's.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 
 #include "bus.h"
@@ -35,6 +36,35 @@ TEST(MetricsExposition, TheRoutersTextPassesPromtool) {
   EXPECT_NE(text.find("worker=\"odd\\\"name\\\\with\""), std::string::npos) << text;
   auto problems = promtoolProblems(text);
   EXPECT_FALSE(problems) << *problems << "\n" << text;
+}
+
+// Requests refused at once (no live worker) are responses too: an outage must show in the
+// error series, not only in the request count. Probes addressed to one worker are not traffic.
+TEST(MetricsExposition, RefusedRequestsCountAsResponsesAndProbesDoNot) {
+  Bus bus({"--no-worker-grace-ms", "0"});
+  {
+    auto worker = bus.startEcho("e1");
+    auto client = bus.client();
+    ASSERT_TRUE(client->call("echo", "echo", "x").status.ok());
+    CallOptions probe;
+    probe.target = "e1";
+    ASSERT_TRUE(client->call("echo", "worker.stats", {}, probe).status.ok());
+    worker.signal(SIGTERM);
+    ASSERT_EQ(worker.awaitExit(std::chrono::seconds(10)), 0);
+  }
+  ASSERT_TRUE(waitUntil([&] { return !bus.hasWorker("e1"); }, std::chrono::seconds(10)));
+  auto client = bus.client();
+  EXPECT_EQ(client->call("echo", "echo", "x").status.code, proto::ErrorCode::kUnavailable);
+  std::string text = metricsOf(bus, "router", "metrics");
+  EXPECT_NE(text.find("sb_router_requests_total{service=\"echo\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("sb_router_responses_total{code=\"OK\",service=\"echo\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("sb_router_responses_total{code=\"UNAVAILABLE\",service=\"echo\"} 1\n"),
+            std::string::npos)
+      << text;
+  // The bus op answers the whole process's text, as /metrics does.
+  EXPECT_NE(text.find("process_cpu_seconds_total"), std::string::npos);
 }
 
 TEST(MetricsExposition, AnInferenceWorkersTextPassesPromtool) {

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sb/http/listen_address.h"
+#include "sb/core/listen_address.h"
 
 namespace sb::admin {
 
@@ -17,14 +17,23 @@ void answer(const http::ExchangePtr& ex, int status, const std::string& type, st
 }  // namespace
 
 bool adminListenOptions(const std::string& listen, http::ServerOptions& out) {
-  if (!http::parseListenAddress(listen, out.host, out.port)) {
+  if (!parseListenAddress(listen, out.host, out.port)) {
     spdlog::critical("--admin-http takes IP:PORT (0.0.0.0:PORT for every interface), not '{}'",
                      listen);
     return false;
   }
   out.max_body = 4096;
-  out.max_connections = 256;
-  out.header_timeout = Millis(10000);
+  // Probes and scrapes open a connection every few seconds: a generous cap, and idle
+  // connections cut early, so clients holding connections open do not lock the probes out.
+  out.max_connections = 2048;
+  out.header_timeout = Millis(5000);
+  out.idle_timeout_s = 10;
+  if (out.host != "127.0.0.1" && out.host != "::1") {
+    spdlog::warn(
+        "admin listener on {} is reachable from other hosts and has no authentication: "
+        "keep its port off public networks",
+        listen);
+  }
   return true;
 }
 
@@ -57,15 +66,18 @@ void AdminServer::handle(const http::ExchangePtr& ex) {
   if (path == "/livez" || path == "/healthz") {
     answer(ex, 200, "text/plain", "ok\n");
   } else if (path == "/readyz") {
-    AdminAnswer a = readyzAnswer(readiness_(), ex->query("verbose").has_value());
+    auto verbose = ex->query("verbose");
+    bool wanted = verbose && *verbose != "0" && *verbose != "false";
+    AdminAnswer a = readyzAnswer(readiness_(), wanted);
     answer(ex, a.status, a.content_type, std::move(a.body));
   } else if (path == "/metrics") {
     answer(ex, 200, kMetricsType, metrics_text_());
   } else if (auto it = routes_.find(path); it != routes_.end()) {
     it->second(ex);
   } else {
-    answer(ex, 404, "text/plain",
-           "not found: the admin listener serves /livez, /healthz, /readyz and /metrics\n");
+    std::string paths = "/livez, /healthz, /readyz, /metrics";
+    for (const auto& [p, h] : routes_) paths += ", " + p;
+    answer(ex, 404, "text/plain", "not found: this listener serves " + paths + "\n");
   }
 }
 

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <iostream>
 
+#include "sb/core/listen_address.h"
+
 namespace sb {
 
 namespace {
@@ -44,7 +46,15 @@ void addCommonOptions(CLI::App& app, CommonOptions& o) {
   app.add_option("--ready-fd", o.ready_fd,
                  "Write a line to this file descriptor once serving, then close it");
   app.add_option("--admin-http", o.admin_http,
-                 "Serve /livez, /healthz, /readyz and /metrics on this IP:PORT (off by default)");
+                 "Serve /livez, /healthz, /readyz and /metrics on this IP:PORT (off by default)")
+      ->check(CLI::Validator(
+          [](std::string& in) -> std::string {
+            std::string host;
+            uint16_t port = 0;
+            if (in.empty() || parseListenAddress(in, host, port)) return {};
+            return "must be IP:PORT (0.0.0.0:PORT for every interface), not '" + in + "'";
+          },
+          "IP:PORT"));
 }
 
 void bindEnvironment(CLI::App& app) {

@@ -25,6 +25,7 @@ std::vector<double> perOutputTokenBuckets() {
 }  // namespace gen_ai
 
 std::string BoundedLabel::operator()(const std::string& value) {
+  if (value.empty()) return "unknown";
   if (seen_.count(value)) return value;
   if (seen_.size() >= max_) return "other";
   seen_.insert(value);

@@ -24,8 +24,8 @@ std::vector<double> perOutputTokenBuckets();
 }  // namespace gen_ai
 
 // A label whose values come from requests (a model name): the first `max_values` distinct
-// values are kept, later ones read "other", so a client sending random names cannot grow the
-// number of series without bound.
+// values are kept, later ones read "other" (and an empty one "unknown"), so a client sending random
+// names cannot grow the number of series without bound.
 class BoundedLabel {
  public:
   explicit BoundedLabel(size_t max_values = 64) : max_(max_values) {}

@@ -1,10 +1,10 @@
-#include "sb/http/listen_address.h"
+#include "sb/core/listen_address.h"
 
 #include <arpa/inet.h>
 
 #include <cstdlib>
 
-namespace sb::http {
+namespace sb {
 
 bool parseListenAddress(const std::string& text, std::string& host, uint16_t& port) {
   size_t colon = text.rfind(':');
@@ -24,4 +24,4 @@ bool parseListenAddress(const std::string& text, std::string& host, uint16_t& po
   return true;
 }
 
-}  // namespace sb::http
+}  // namespace sb
