@@ -37,11 +37,16 @@ void HealthService::round() {
   bus_.probe();
   redis_.probe();
   // The expositions gathered by the previous round feed the traffic windows.
+  // Parsed once for both windows; a text that does not parse is left out.
   std::vector<Traffic::Input> inputs;
-  for (const auto& [endpoint, text] : bus_.routerMetrics()) inputs.push_back({"", text});
+  auto add = [&inputs](std::string service, const std::string& text) {
+    Traffic::Input in{std::move(service), {}};
+    if (!parseExposition(text, ExpositionLimits{}, in.families)) inputs.push_back(std::move(in));
+  };
+  for (const auto& [endpoint, text] : bus_.routerMetrics()) add("", text);
   for (const auto& [name, text] : bus_.workerMetrics()) {
     auto it = bus_.instances().find(name);
-    if (it != bus_.instances().end()) inputs.push_back({it->second.service, text});
+    if (it != bus_.instances().end()) add(it->second.service, text);
   }
   int64_t now = wallMs(loop_);
   traffic_.add(now, inputs);
@@ -88,34 +93,20 @@ nlohmann::json HealthService::status() const {
 void HealthService::serve(admin::AdminPlane& admin) {
   admin.setReadiness([this] { return verdict(); });
   admin.onScrape([this](MetricsRegistry& m) { updateMetrics(m); });
-  for (const char* target : {"router", "worker", "redis"}) {
-    admin.metrics()
-        .counter("sb_health_probe_failures_total", "Probes that failed or timed out",
-                 {{"target", target}})
-        .inc(0);
-  }
-  bus_.onProbe([&admin](const char* target, double seconds, bool ok) {
-    MetricsRegistry& m = admin.metrics();
+  MetricsRegistry& m = admin.metrics();
+  auto failures = [&m](const char* target) -> Counter& {
+    return m.counter("sb_health_probe_failures_total", "Probes that failed or timed out",
+                     {{"target", target}});
+  };
+  for (const char* target : {"router", "worker", "redis"}) failures(target).inc(0);
+  auto record = [&m, failures](const char* target, double seconds, bool ok) {
     m.histogram("sb_health_probe_duration_seconds", "Round trip of sb-health's probes",
                 MetricsRegistry::latencyBuckets(), {{"target", target}})
         .observe(seconds);
-    if (!ok) {
-      m.counter("sb_health_probe_failures_total", "Probes that failed or timed out",
-                {{"target", target}})
-          .inc();
-    }
-  });
-  redis_.onProbe([&admin](double seconds, bool ok) {
-    MetricsRegistry& m = admin.metrics();
-    m.histogram("sb_health_probe_duration_seconds", "Round trip of sb-health's probes",
-                MetricsRegistry::latencyBuckets(), {{"target", "redis"}})
-        .observe(seconds);
-    if (!ok) {
-      m.counter("sb_health_probe_failures_total", "Probes that failed or timed out",
-                {{"target", "redis"}})
-          .inc();
-    }
-  });
+    if (!ok) failures(target).inc();
+  };
+  bus_.onProbe(record);
+  redis_.onProbe([record](double seconds, bool ok) { record("redis", seconds, ok); });
   if (options_.gather_metrics) {
     admin.transformMetrics([this](const std::string& own) { return gathered(own); });
   }
@@ -153,16 +144,10 @@ void HealthService::updateMetrics(MetricsRegistry& m) const {
         .set(r.up ? 1 : 0);
   }
   std::vector<std::string> required = requiredServices(s, options_.required);
-  std::vector<std::string> services = required;
-  for (const auto& [name, svc] : s.services) services.push_back(name);
-  std::sort(services.begin(), services.end());
-  services.erase(std::unique(services.begin(), services.end()), services.end());
-  for (const auto& name : services) {
-    double live = 0;
-    for (const auto& [n, inst] : s.instances) live += inst.service == name && inst.live() ? 1 : 0;
+  for (const auto& name : serviceNames(s, required)) {
     m.gauge("sb_health_service_live_workers", "Workers answering, ready and not draining",
             {{"service", name}})
-        .set(live);
+        .set(static_cast<double>(workerCount(s, name).live));
     bool req = std::find(required.begin(), required.end(), name) != required.end();
     m.gauge("sb_health_service_required", "1 when the service must have a live worker",
             {{"service", name}})
@@ -180,8 +165,9 @@ void HealthService::updateMetrics(MetricsRegistry& m) const {
   std::map<std::pair<std::string, std::string>, bool> backends;
   for (const auto& [name, inst] : s.instances) {
     for (const auto& c : inst.checks) {
-      if (c.name.rfind("backend ", 0) != 0) continue;
-      bool& up = backends[{inst.service, c.name.substr(8)}];
+      std::optional<std::string> backend = backendOf(c);
+      if (!backend) continue;
+      bool& up = backends[{inst.service, *backend}];
       up = up || c.ok;
     }
   }

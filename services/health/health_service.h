@@ -56,7 +56,6 @@ class HealthService {
   Traffic traffic_;  // the status window
   Traffic recent_;   // the last few rounds, for the history charts
   std::deque<HistoryPoint> history_;
-  MetricsRegistry* metrics_ = nullptr;  // the admin plane's, once served
   std::string self_;  // our own worker's name: not gathered (its series are ours already)
   LoopHandle timer_;
 };

@@ -20,16 +20,16 @@ json percentiles(const std::optional<Percentiles>& p) {
 
 // "backend NAME" checks reported by a worker.
 void addBackends(const InstanceState& inst, json& out) {
-  static const std::string kPrefix = "backend ";
   for (const auto& c : inst.checks) {
-    if (c.name.rfind(kPrefix, 0) != 0) continue;
+    std::optional<std::string> backend = backendOf(c);
+    if (!backend) continue;
     std::string state = c.ok                                                 ? "up"
                         : c.detail.find("cooling down") != std::string::npos ? "cooling_down"
                                                                              : "down";
     if (!inst.answered) state = "unknown";
     out.push_back({{"instance", inst.name},
                    {"service", inst.service},
-                   {"name", c.name.substr(kPrefix.size())},
+                   {"name", *backend},
                    {"state", state},
                    {"detail", c.detail}});
   }
@@ -49,29 +49,17 @@ json statusJson(const SuiteState& s, const admin::Readiness::Report& verdict,
                        {"uptime_ms", r.uptime_ms},
                        {"error", r.error}});
   }
-  // Every service a router knows, a worker serves, or the configuration requires.
-  std::vector<std::string> names;
-  for (const auto& [name, svc] : s.services) names.push_back(name);
-  for (const auto& [name, inst] : s.instances) names.push_back(inst.service);
-  names.insert(names.end(), required.begin(), required.end());
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
   json services = json::array();
-  for (const auto& name : names) {
+  for (const auto& name : serviceNames(s, required)) {
     ServiceState svc;
     if (auto it = s.services.find(name); it != s.services.end()) svc = it->second;
-    uint32_t live = 0, workers = 0;
-    for (const auto& [n, inst] : s.instances) {
-      if (inst.service != name) continue;
-      ++workers;
-      live += inst.live() ? 1 : 0;
-    }
+    WorkerCount n = workerCount(s, name);
     ServiceTraffic t = traffic.of(name);
     services.push_back(
         {{"name", name},
          {"required", std::find(required.begin(), required.end(), name) != required.end()},
-         {"workers", workers},
-         {"live", live},
+         {"workers", n.all},
+         {"live", n.live},
          {"inflight", svc.inflight},
          {"queued", svc.queued},
          {"request_rate", orNull(t.request_rate)},

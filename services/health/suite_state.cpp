@@ -1,5 +1,7 @@
 #include "suite_state.h"
 
+#include "sb/admin/backend_checks.h"
+
 #include <algorithm>
 
 namespace sb::health {
@@ -18,6 +20,31 @@ std::vector<std::string> requiredServices(const SuiteState& s,
   std::vector<std::string> all;
   for (const auto& [name, svc] : s.services) all.push_back(name);
   return all;
+}
+
+WorkerCount workerCount(const SuiteState& s, const std::string& service) {
+  WorkerCount n;
+  for (const auto& [name, inst] : s.instances) {
+    if (inst.service != service) continue;
+    ++n.all;
+    n.live += inst.live() ? 1 : 0;
+  }
+  return n;
+}
+
+std::vector<std::string> serviceNames(const SuiteState& s,
+                                      const std::vector<std::string>& required) {
+  std::vector<std::string> names = required;
+  for (const auto& [name, svc] : s.services) names.push_back(name);
+  for (const auto& [name, inst] : s.instances) names.push_back(inst.service);
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::optional<std::string> backendOf(const WorkerCheck& c) {
+  if (c.name.rfind(admin::kBackendCheckPrefix, 0) != 0) return std::nullopt;
+  return c.name.substr(admin::kBackendCheckPrefix.size());
 }
 
 namespace {
@@ -65,15 +92,10 @@ admin::Readiness::Report assess(const SuiteState& s, const std::vector<std::stri
   check("router", up > 0,
         (up > 0 ? "" : "none answers: ") + (routers.empty() ? "none configured" : routers));
   for (const auto& service : requiredServices(s, required)) {
-    size_t live = 0, all = 0;
-    for (const auto& [name, inst] : s.instances) {
-      if (inst.service != service) continue;
-      ++all;
-      live += inst.live() ? 1 : 0;
-    }
-    check("service " + service, live > 0,
-          live > 0 ? std::to_string(live) + " of " + std::to_string(all) + " worker(s) live"
-                   : "no live worker (" + whyNoLive(s, service) + ")");
+    WorkerCount n = workerCount(s, service);
+    check("service " + service, n.live > 0,
+          n.live > 0 ? std::to_string(n.live) + " of " + std::to_string(n.all) + " worker(s) live"
+                     : "no live worker (" + whyNoLive(s, service) + ")");
   }
   for (const auto& [address, node] : s.redis) {
     bool needed = node.role != "replica";

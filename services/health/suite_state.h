@@ -81,6 +81,19 @@ struct SuiteState {
 // ("redis ADDRESS"), so /readyz names what is missing exactly as a process's own does.
 admin::Readiness::Report assess(const SuiteState& s, const std::vector<std::string>& required);
 
+struct WorkerCount {
+  size_t live = 0;  // InstanceState::live()
+  size_t all = 0;
+};
+WorkerCount workerCount(const SuiteState& s, const std::string& service);
+
+// Every service a router knows, a worker serves, or `required` names; sorted, once each.
+std::vector<std::string> serviceNames(const SuiteState& s,
+                                      const std::vector<std::string>& required);
+
+// The backend a worker's check describes (admin::kBackendCheckPrefix + NAME), or nullopt.
+std::optional<std::string> backendOf(const WorkerCheck& c);
+
 // The services that must have a live worker: `required`, or every known one when empty.
 std::vector<std::string> requiredServices(const SuiteState& s,
                                           const std::vector<std::string>& required);

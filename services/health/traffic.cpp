@@ -68,10 +68,8 @@ void Traffic::add(TimePointMs t, const std::vector<Input>& inputs) {
   std::map<std::string, double> requests;
   std::map<std::string, std::map<std::string, double>> responses;
   std::map<std::string, HistogramSum> latency, ttft;
-  std::vector<Family> families;
   for (const Input& in : inputs) {
-    if (parseExposition(in.text, ExpositionLimits{}, families)) continue;
-    for (const Family& f : families) {
+    for (const Family& f : in.families) {
       if (in.service.empty()) {
         if (f.name == "sb_router_requests_total") {
           for (const Sample& s : f.samples) requests[label(s, "service")] += number(s.value);

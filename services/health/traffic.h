@@ -33,9 +33,9 @@ class Traffic {
 
   struct Input {
     std::string service;  // for worker expositions; empty for a router's
-    std::string text;
+    std::vector<Family> families;
   };
-  // One round's expositions, at time `t` (ms). Texts that do not parse are skipped.
+  // One round's expositions (parsed once by the caller, for every window), at time `t` (ms).
   void add(TimePointMs t, const std::vector<Input>& inputs);
   ServiceTraffic of(const std::string& service) const;
   std::vector<std::string> services() const;

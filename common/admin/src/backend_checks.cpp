@@ -29,7 +29,7 @@ void watchBackends(AdminPlane& admin, const std::string& up_gauge,
   std::vector<BackendView> initial = (*shared)();
   for (size_t i = 0; i < initial.size(); ++i) {
     admin.readiness().add(
-        "backend " + initial[i].name,
+        std::string(kBackendCheckPrefix) + initial[i].name,
         [shared, i] {
           std::vector<BackendView> all = (*shared)();
           if (i >= all.size()) return Check{false, "gone"};
