@@ -501,7 +501,9 @@ struct StringSink {
 void encodeHeaderInto(const Header& h, std::string& out) {
   StringSink sink{out};
   msgpack::packer<StringSink> pk(sink);
-  bool scoped = isRequestScoped(h.kind);
+  // A router-level kind carries an id only when it answers one request (a draining router's
+  // `drain` refusal, PROTOCOL.md 4.5).
+  bool scoped = isRequestScoped(h.kind) || h.id != 0;
   uint32_t n = 2 + (scoped ? 1 : 0) + !h.service.empty() + !h.op.empty() + !h.model.empty() +
                !h.target.empty() + (h.deadline_ms != 0) + (h.kind == Kind::kError) +
                !h.message.empty() + h.idempotent + (h.seq != 0);

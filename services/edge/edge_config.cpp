@@ -15,8 +15,10 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   std::string listen = "127.0.0.1:8080";
   app.add_option("--listen", listen, "Address and port to serve HTTP on (0.0.0.0:8080 for all)")
       ->capture_default_str();
-  app.add_option("--router", c.edge.router,
-                 "Router client endpoint (tcp://HOST:PORT or ipc://PATH)")
+  app.add_option("--router", c.edge.routers,
+                 "Router client endpoint (tcp://HOST:PORT or ipc://PATH); repeat (or "
+                 "comma-separate) for several: each request goes to a live one")
+      ->delimiter(',')
       ->check(
           [](const std::string& ep) -> std::string {
             bool tcp = ep.rfind("tcp://", 0) == 0 && ep.find(':', 6) != std::string::npos;
@@ -105,7 +107,7 @@ int runEdge(EdgeConfig& c) {
   setupLogging("edge", c.common);
   zmq::context_t context(1);
   EventLoop loop;
-  AsyncClient bus(context, loop, c.edge.router);
+  AsyncClient bus(context, loop, c.edge.routers);
   EdgeService service(loop, bus, c.edge);
   http::HttpServer server(loop, c.http,
                           [&service](const http::ExchangePtr& ex) { service.handle(ex); });
@@ -116,13 +118,18 @@ int runEdge(EdgeConfig& c) {
   service.start();
   admin::AdminPlane admin(loop, c.common);
   admin.addMetrics([&service] { return service.metricsText(); });
-  admin.readiness().add("router", [&service, &c] {
+  std::string routers;
+  for (const auto& r : c.edge.routers) {
+    if (!routers.empty()) routers += ',';
+    routers += r;
+  }
+  admin.readiness().add("router", [&service, routers] {
     bool ok = service.routerAnswered();
-    return admin::Check{ok, (ok ? "answers at " : "does not answer at ") + c.edge.router};
+    return admin::Check{ok, (ok ? "answers at " : "does not answer at ") + routers};
   });
   if (!admin.start()) return 1;
   spdlog::info("edge listening on http://{}:{} (OpenAI base URL http://{}:{}/v1), router {}",
-               c.http.host, server.port(), c.http.host, server.port(), c.edge.router);
+               c.http.host, server.port(), c.http.host, server.port(), routers);
   // SIGTERM: stop listening, let requests in flight finish (up to --drain-timeout-ms), then
   // exit; a second signal stops at once.
   LoopHandle drain_deadline;

@@ -11,7 +11,7 @@
 namespace sb::edge {
 
 struct EdgeOptions {
-  std::string router = "tcp://127.0.0.1:5555";
+  std::vector<std::string> routers = {"tcp://127.0.0.1:5555"};
   Millis request_timeout{600000};    // a chat request's deadline on the bus
   Millis embeddings_timeout{60000};  // an embeddings request's deadline on the bus
   Millis keepalive{15000};           // SSE comment interval while waiting for the first token

@@ -24,7 +24,9 @@ BusProber::BusProber(zmq::context_t& context, EventLoop& loop,
   for (const auto& endpoint : routers) {
     Router r;
     r.endpoint = endpoint;
-    r.client = std::make_unique<AsyncClient>(context, loop, endpoint, proto::Limits{}, timeout);
+    AsyncClientOptions co;
+    co.grace = timeout;
+    r.client = std::make_unique<AsyncClient>(context, loop, std::vector<std::string>{endpoint}, co);
     r.state.endpoint = endpoint;
     r.state.error = "not probed yet";
     routers_.push_back(std::move(r));

@@ -49,4 +49,11 @@ std::vector<std::string> RequestTable::expired(TimePoint now) {
   return out;
 }
 
+std::vector<std::string> RequestTable::keys() const {
+  std::vector<std::string> out;
+  out.reserve(requests_.size());
+  for (const auto& [key, r] : requests_) out.push_back(key);
+  return out;
+}
+
 }  // namespace sb::router

@@ -48,6 +48,7 @@ class RequestTable {
   Request& insert(const std::string& key);
   void erase(const std::string& key) { requests_.erase(key); }
   size_t size() const { return requests_.size(); }
+  std::vector<std::string> keys() const;
   // The keys of the requests running on `worker`.
   std::vector<std::string> on(MemberId worker) const;
 

@@ -121,10 +121,16 @@ void Router::handleClientMessage(Frames& f, size_t n, bool too_many) {
     case Kind::kCancel:
       handleCancel(client, h);
       break;
+    case Kind::kHeartbeat:
+      handleClientHeartbeat(client);
+      break;
+    case Kind::kDrain:
+      handleClientDrainAck(client);
+      break;
     default:
       ++counters_.malformed;
       replyError(client, h.id, ErrorCode::kInvalidArgument,
-                 std::string("clients send request or cancel, not ") +
+                 std::string("clients send request, cancel, heartbeat or drain, not ") +
                      std::string(proto::kindName(h.kind)));
   }
 }
@@ -142,6 +148,7 @@ void Router::handleRequest(Frames& f, const Header& h) {
     handleAdmin(f, h);
     return;
   }
+  if (draining_ && sendElsewhere(client, h.id)) return;
   std::string key = RequestTable::key(client, h.id);
   if (requests_.find(key)) {
     replyError(client, h.id, ErrorCode::kInvalidArgument,
@@ -151,6 +158,12 @@ void Router::handleRequest(Frames& f, const Header& h) {
   // Unknown services get no state: a client must not be able to grow the router's memory by
   // naming services that do not exist.
   Service* sp = findService(h.service);
+  if (!sp && loop_.now() - started_ < options_.no_worker_grace && services_.size() < 256) {
+    // A router that just started (a restart) does not know its workers yet: they announce
+    // within a heartbeat. Its first requests wait for them as for a restarting worker.
+    sp = &service(h.service);
+    sp->none_live_since = started_;
+  }
   if (!sp) {
     ++counters_.unavailable;
     replyError(client, h.id, ErrorCode::kUnavailable,
@@ -602,6 +615,8 @@ void Router::housekeeping() {
     }
   }
   if (now >= requests_.earliestDeadline()) checkDeadlines();
+  forgetQuietClients();
+  if (draining_) checkDrained();
 }
 
 void Router::armDeadline(TimePoint when) {

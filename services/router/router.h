@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <zmq.hpp>
@@ -29,6 +30,7 @@ struct RouterOptions {
   // How long requests wait for a service none of whose workers is live (all gone or
   // draining) before they end UNAVAILABLE: room for a restarting worker to come back.
   Millis no_worker_grace{3000};
+  Millis drain_timeout{60000};  // SIGTERM: longest wait for accepted requests to finish
   HeartbeatRules heartbeat;
   FailurePolicy failure;
   proto::Limits limits;
@@ -49,7 +51,8 @@ struct RouterCounters {
   uint64_t malformed = 0;  // frames answered with an error
   uint64_t dropped = 0;    // frames dropped with nobody to answer
   uint64_t client_gone = 0;
-  uint64_t refused = 0;  // announcements refused
+  uint64_t refused = 0;         // announcements refused
+  uint64_t sent_elsewhere = 0;  // requests a draining router handed back to their client
 };
 
 // One service: its workers' balancer and its queue.
@@ -82,6 +85,13 @@ class Router {
   // What the bus op `metrics` answers instead: the whole process's text (admin plane).
   void setMetricsSource(std::function<std::string()> fn) { metrics_source_ = std::move(fn); }
 
+  // Drains the router (PROTOCOL.md 4.5): clients that heartbeat are told to send new requests
+  // elsewhere, and new requests are handed back to them (or refused UNAVAILABLE for clients
+  // that do not heartbeat); requests already accepted finish. `on_drained` runs (from the
+  // loop) once none is left, or after `timeout`, when the rest end UNAVAILABLE.
+  void drain(Millis timeout, std::function<void()> on_drained);
+  bool draining() const { return draining_; }
+
  private:
   using Frames = std::vector<zmq::message_t>;
 
@@ -90,6 +100,15 @@ class Router {
   void handleClientMessage(Frames& f, size_t n, bool too_many);
   void handleRequest(Frames& f, const proto::Header& h);
   void handleCancel(std::string_view client, const proto::Header& h);
+  // A client's heartbeat: answered `heartbeat`, or `drain` while draining.
+  void handleClientHeartbeat(std::string_view client);
+  // A client's `drain`: it has our `drain`, so nothing it sends us after this is new work.
+  void handleClientDrainAck(std::string_view client);
+  // While draining: hands a new request back to its client (or refuses it). True if it did.
+  bool sendElsewhere(std::string_view client, uint64_t id);
+  void sendClientControl(std::string_view client, proto::Kind kind, uint64_t id);
+  void checkDrained();
+  void forgetQuietClients();
   void handleAdmin(Frames& f, const proto::Header& h);
   void handleWorkerMessage(Frames& f, size_t n, bool too_many);
   void onReady(const std::string& identity, std::string_view header_service, std::string_view body);
@@ -140,6 +159,16 @@ class Router {
   LoopHandle housekeeping_timer_;
 
   std::vector<MemberId> lost_workers_;
+  // Clients that heartbeat (so understand `drain`), by routing identity: when last heard.
+  std::unordered_map<std::string, TimePoint> clients_heard_;
+  TimePoint last_client_sweep_{};
+  bool draining_ = false;
+  TimePoint drain_started_{};
+  TimePoint drain_deadline_{};
+  // Live clients told to go elsewhere that have not acknowledged yet: requests they sent before
+  // reading our `drain` may still be on the way, so the router does not leave before them.
+  std::unordered_set<std::string> drain_unacked_;
+  std::function<void()> on_drained_;
   Frames frames_;  // receive buffer, reused; handed to the handlers explicitly
   std::string header_buf_;
   RouterCounters counters_;

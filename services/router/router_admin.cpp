@@ -74,8 +74,9 @@ std::string Router::statusBody() {
   TimePoint now = loop_.now();
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);
-  pk.pack_map(5);
+  pk.pack_map(6);
   pk.pack("uptime_ms"), pk.pack(msSince(started_, now));
+  pk.pack("draining"), pk.pack(draining_);
   pk.pack("policy"), pk.pack(options_.policy);
 
   pk.pack("workers");
@@ -128,6 +129,7 @@ std::string Router::statusBody() {
       {"dropped", c.dropped},
       {"client_gone", c.client_gone},
       {"refused", c.refused},
+      {"sent_elsewhere", c.sent_elsewhere},
   };
   pk.pack("counters"), pk.pack(counters);
   return std::string(buf.data(), buf.size());
@@ -176,6 +178,13 @@ std::string Router::metricsText() {
   metrics_
       .counter("sb_router_redispatched_total", "Idempotent requests re-sent after a worker died")
       .mirror(static_cast<double>(c.redispatched));
+  metrics_
+      .counter("sb_router_sent_elsewhere_total",
+               "New requests a draining router handed back to their client for another router")
+      .mirror(static_cast<double>(c.sent_elsewhere));
+  metrics_.gauge("sb_router_draining", "1 while the router drains").set(draining_ ? 1 : 0);
+  metrics_.gauge("sb_router_clients", "Clients heartbeating this router")
+      .set(static_cast<double>(clients_heard_.size()));
   return metrics_.render();
 }
 

@@ -41,6 +41,12 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
                  "How long requests wait for a service with no live worker before UNAVAILABLE")
       ->check(sb::nonNegativeNumber())
       ->capture_default_str();
+  int64_t drain_ms = o.drain_timeout.count();
+  app.add_option("--drain-timeout-ms", drain_ms,
+                 "On SIGTERM: longest wait for accepted requests to finish (new ones go to "
+                 "other routers); a second signal stops at once")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
   app.add_option("--max-fails", o.failure.max_fails,
                  "Worker failures within --fail-timeout-ms that cool it down (0: never)")
       ->capture_default_str();
@@ -61,6 +67,7 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
   o.default_deadline = Millis(deadline_ms);
   o.heartbeat.default_interval = Millis(heartbeat_ms);
   o.no_worker_grace = Millis(grace_ms);
+  o.drain_timeout = Millis(drain_ms);
   o.failure.fail_timeout = Millis(fail_timeout_ms);
   return std::nullopt;
 }
@@ -81,9 +88,14 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
   router->setMetricsSource([&admin] { return admin.metricsText(); });
   if (!admin.start()) return 1;
   auto signals = onTerminationSignal(loop, [&](int signo) {
-    spdlog::info("signal {}, stopping", signo);
-    admin.readiness().stopping("stopping");
-    loop.stop();
+    if (router->draining()) {
+      spdlog::info("signal {} while draining, stopping now", signo);
+      loop.stop();
+      return;
+    }
+    spdlog::info("signal {}, draining", signo);
+    admin.readiness().stopping("draining");
+    router->drain(options.drain_timeout, [&loop] { loop.stop(); });
   });
   notifyReady(common.ready_fd, router->clientEndpoint() + " " + router->workerEndpoint());
   loop.run();

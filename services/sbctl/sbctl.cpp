@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "sb/bus/client.h"
+#include "bus_call.h"
 #include "sb/compose/chat_turn.h"
 #include "sb/core/config.h"
 #include "sb/core/json_body.h"
@@ -36,8 +36,11 @@ std::string toJson(std::string_view body) {
 int run(int argc, char** argv) {
   CLI::App app{"Switchboard control: call services, inspect and drain the router", "sbctl"};
   app.require_subcommand(1);
-  std::string router = "tcp://127.0.0.1:5555";
-  app.add_option("--router", router, "Router frontend endpoint")
+  std::vector<std::string> routers{"tcp://127.0.0.1:5555"};
+  app.add_option("--router", routers,
+                 "Router client endpoint; repeat (or comma-separate) for several: each request "
+                 "goes to a live one")
+      ->delimiter(',')
       ->envname("SB_ROUTER")
       ->capture_default_str();
   int64_t deadline_ms = 30000;
@@ -112,11 +115,10 @@ int run(int argc, char** argv) {
   }
 
   zmq::context_t context(1);
-  Client client(context, router);
   CallOptions opts;
   opts.deadline = Millis(deadline_ms);
   if (*slots) {
-    auto result = client.call("session", "session.status", {}, opts);
+    auto result = callBus(context, routers, "session", "session.status", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     std::string text;
     if (auto st = bodyToJson(result.body, text); !st.ok()) return fail(st);
@@ -134,16 +136,15 @@ int run(int argc, char** argv) {
     opts.model = model;
     opts.target = worker;
     opts.idempotent = idempotent;
-    auto result = client.call(service, op, body, opts, [](const Incoming& in) {
-      std::cout << toJson(in.body) << std::endl;
-    });
+    auto result = callBus(context, routers, service, op, body, opts,
+                          [](const Incoming& in) { std::cout << toJson(in.body) << std::endl; });
     if (!result.status.ok()) return fail(result.status);
     std::cout << toJson(result.body) << std::endl;
     return 0;
   }
   if (*chat) {
     turn.deadline = Millis(deadline_ms);
-    auto r = runChatTurn(context, router, turn, chat_text, [](std::string_view token) {
+    auto r = runChatTurn(context, routers, turn, chat_text, [](std::string_view token) {
       std::cout << token << std::flush;  // as it arrives
     });
     std::cout << "\n";
@@ -151,7 +152,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (*status) {
-    auto result = client.call("router", "status", {}, opts);
+    auto result = callBus(context, routers, "router", "status", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     std::string text;
     if (auto st = bodyToJson(result.body, text, as_json ? 2 : -1); !st.ok()) return fail(st);
@@ -164,13 +165,13 @@ int run(int argc, char** argv) {
   }
   if (*drain) {
     std::map<std::string, std::string> req{{"worker", drain_name}};
-    auto result = client.call("router", "drain", proto::packBody(req), opts);
+    auto result = callBus(context, routers, "router", "drain", proto::packBody(req), opts);
     if (!result.status.ok()) return fail(result.status);
     std::cout << "draining " << drain_name << "\n";
     return 0;
   }
   if (*metrics) {
-    auto result = client.call("router", "metrics", {}, opts);
+    auto result = callBus(context, routers, "router", "metrics", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     msgpack::object_handle oh;
     if (auto st = proto::decodeBody(result.body, {}, oh); !st.ok()) return fail(st);

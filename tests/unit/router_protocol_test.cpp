@@ -79,11 +79,44 @@ TEST_F(RouterProtocol, RequestIdZeroIsRefused) {
   EXPECT_NE(r.message.find("reserved"), std::string::npos) << r.message;
 }
 
+// Once the router's start-up window (the no-worker grace) has passed.
 TEST_F(RouterProtocol, AnUnknownServiceIsUnavailableAtOnce) {
+  advance(options_.no_worker_grace);
   auto c = client();
   c->request(3, "nobody", "op");
   Received r = onlyError(*c);
   EXPECT_EQ(r.id, 3u);
+  EXPECT_EQ(r.code, ErrorCode::kUnavailable);
+}
+
+// A router that just started (a restart) does not know its workers yet: a request for a
+// service it has not heard of waits for them within the no-worker grace, and is served by the
+// first worker that announces.
+TEST_F(RouterProtocol, ARestartedRouterHoldsRequestsUntilItsWorkersAnnounce) {
+  auto c = client();
+  c->request(4, "late", "op");
+  settle();
+  EXPECT_TRUE(c->received(true).empty());
+  proto::Announcement a;
+  a.name = "late-1";
+  a.service = "late";
+  a.instance = 1;
+  auto w = rawWorker();
+  w->ready(a);
+  settle();
+  auto got = w->received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, Kind::kRequest);
+  EXPECT_EQ(got[0].id, 4u);
+}
+
+// ...and, if none comes, ends UNAVAILABLE when the grace has passed.
+TEST_F(RouterProtocol, ARestartedRoutersHeldRequestEndsAfterTheGrace) {
+  auto c = client();
+  c->request(5, "never", "op");
+  advance(options_.no_worker_grace + Millis(200));
+  Received r = onlyError(*c);
+  EXPECT_EQ(r.id, 5u);
   EXPECT_EQ(r.code, ErrorCode::kUnavailable);
 }
 

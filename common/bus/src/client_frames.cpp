@@ -47,8 +47,17 @@ void sendCancel(zmq::socket_ref socket, std::string& buf, uint64_t id) {
   sendMessage(socket, parts);
 }
 
+void sendControl(zmq::socket_ref socket, std::string& buf, proto::Kind kind) {
+  Header h;
+  h.kind = kind;
+  buf.clear();
+  proto::encodeHeaderInto(h, buf);
+  zmq::message_t parts[2] = {frame(buf), zmq::message_t()};
+  sendMessage(socket, parts);
+}
+
 std::optional<Incoming> receive(zmq::socket_ref socket, std::vector<zmq::message_t>& parts,
-                                const proto::Limits& limits) {
+                                const proto::Limits& limits, bool control) {
   while (true) {
     bool too_many = false;
     size_t n = recvMessage(socket, parts, 4, too_many);
@@ -56,7 +65,8 @@ std::optional<Incoming> receive(zmq::socket_ref socket, std::vector<zmq::message
     if (n != 2 || too_many) continue;
     Header h;
     if (!proto::decodeHeader(view(parts[0]), limits, h).ok()) continue;
-    if (!proto::isRequestScoped(h.kind)) continue;
+    bool router_level = h.kind == Kind::kHeartbeat || h.kind == Kind::kDrain;
+    if (!proto::isRequestScoped(h.kind) && !(control && router_level)) continue;
     Incoming in;
     in.id = h.id;
     in.kind = h.kind;

@@ -19,9 +19,12 @@ zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router
 void sendRequest(zmq::socket_ref socket, std::string& buf, uint64_t id, std::string_view service,
                  std::string_view op, std::string_view body, const CallOptions& options);
 void sendCancel(zmq::socket_ref socket, std::string& buf, uint64_t id);
-// The next message on `socket` that is a chunk, reply or error of a request; nullopt when none
-// is waiting (malformed or other messages are skipped).
+// A router-level frame (PROTOCOL.md 4.5): `heartbeat` from a client.
+void sendControl(zmq::socket_ref socket, std::string& buf, proto::Kind kind);
+// The next message on `socket` that is a chunk, reply or error of a request (and with
+// `control`, also a `heartbeat` or `drain` from the router, request-scoped or not); nullopt
+// when none is waiting (malformed or other messages are skipped).
 std::optional<Incoming> receive(zmq::socket_ref socket, std::vector<zmq::message_t>& parts,
-                                const proto::Limits& limits);
+                                const proto::Limits& limits, bool control = false);
 
 }  // namespace sb::client_frames

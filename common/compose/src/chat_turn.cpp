@@ -139,11 +139,11 @@ void ChatTurn::finish(Status status) {
   if (done) done(std::move(result_));  // (may destroy this turn)
 }
 
-ChatTurnResult runChatTurn(zmq::context_t& context, const std::string& router,
+ChatTurnResult runChatTurn(zmq::context_t& context, const std::vector<std::string>& routers,
                            const ChatTurnOptions& options, const std::string& text,
                            const std::function<void(std::string_view)>& on_token) {
   EventLoop loop;
-  AsyncClient client(context, loop, router);
+  AsyncClient client(context, loop, routers);
   ChatTurnResult out;
   bool done = false;
   ChatTurn turn(client, options, json::array({{{"role", "user"}, {"content", text}}}),

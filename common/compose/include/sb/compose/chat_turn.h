@@ -71,7 +71,7 @@ class ChatTurn {
 
 // The same turn for a command line (sbctl): one user text, run to its end on a loop of its
 // own; tokens of choice 0 reach `on_token` as they arrive.
-ChatTurnResult runChatTurn(zmq::context_t& context, const std::string& router,
+ChatTurnResult runChatTurn(zmq::context_t& context, const std::vector<std::string>& routers,
                            const ChatTurnOptions& options, const std::string& text,
                            const std::function<void(std::string_view)>& on_token);
 
