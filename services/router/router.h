@@ -106,7 +106,8 @@ class Router {
   void handleClientDrainAck(std::string_view client);
   // While draining: hands a new request back to its client (or refuses it). True if it did.
   bool sendElsewhere(std::string_view client, uint64_t id);
-  void sendClientControl(std::string_view client, proto::Kind kind, uint64_t id);
+  // False when the client is gone (its connection closed).
+  bool sendClientControl(std::string_view client, proto::Kind kind, uint64_t id);
   void checkDrained();
   void forgetQuietClients();
   void handleAdmin(Frames& f, const proto::Header& h);

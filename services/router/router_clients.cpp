@@ -51,14 +51,14 @@ bool Router::sendElsewhere(std::string_view client, uint64_t id) {
   return true;
 }
 
-void Router::sendClientControl(std::string_view client, Kind kind, uint64_t id) {
+bool Router::sendClientControl(std::string_view client, Kind kind, uint64_t id) {
   Header h;
   h.kind = kind;
   h.id = id;
   header_buf_.clear();
   proto::encodeHeaderInto(h, header_buf_);
   zmq::message_t parts[3] = {frame(client), frame(header_buf_), zmq::message_t()};
-  toClient(parts, 3);
+  return toClient(parts, 3);
 }
 
 void Router::drain(Millis timeout, std::function<void()> on_drained) {
@@ -69,8 +69,8 @@ void Router::drain(Millis timeout, std::function<void()> on_drained) {
   drain_deadline_ = now + timeout;
   on_drained_ = std::move(on_drained);
   for (const auto& [client, heard] : clients_heard_) {
-    if (now - heard > kClientLive) continue;
-    sendClientControl(client, Kind::kDrain, 0);
+    // (A client whose connection closed is unroutable: nothing to wait for.)
+    if (now - heard > kClientLive || !sendClientControl(client, Kind::kDrain, 0)) continue;
     drain_unacked_.insert(client);
   }
   spdlog::info("draining: {} request(s) in flight, told {} client(s) to go elsewhere",

@@ -15,6 +15,7 @@
 #include "sb/redis/redis_url.h"
 #include "sb/redis/slot_map.h"
 #include "status_table.h"
+#include "suite_commands.h"
 
 namespace sb::sbctl {
 namespace {
@@ -34,7 +35,10 @@ std::string toJson(std::string_view body) {
 }  // namespace
 
 int run(int argc, char** argv) {
-  CLI::App app{"Switchboard control: call services, inspect and drain the router", "sbctl"};
+  CLI::App app{
+      "Switchboard control: run a suite (up, ps, scale, restart, down), call services, "
+      "inspect and drain the router",
+      "sbctl"};
   app.require_subcommand(1);
   std::vector<std::string> routers{"tcp://127.0.0.1:5555"};
   app.add_option("--router", routers,
@@ -93,7 +97,11 @@ int run(int argc, char** argv) {
   std::vector<std::string> keys;
   keyslot->add_option("keys", keys, "Keys")->required();
 
+  ctl::SuiteArgs suite;
+  ctl::addSuiteCommands(app, suite);
+
   if (auto rc = parseCommandLine(app, argc, argv)) return *rc;
+  if (auto rc = ctl::runSuiteCommand(suite)) return *rc;
 
   if (*keyslot) {
     for (const auto& k : keys) std::cout << k << " " << keySlot(k) << "\n";

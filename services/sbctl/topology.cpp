@@ -85,6 +85,8 @@ std::optional<std::string> readService(const std::string& name, const toml::tabl
       err = readStrings(node, where, s.after);
     } else if (k == "admin_port") {
       err = readInt(node, where, 1, 65535, s.admin_port);
+    } else if (k == "port") {
+      err = readInt(node, where, 1, 65535, s.port);
     } else if (k == "env") {
       const toml::table* env = node.as_table();
       if (!env) return where + ": must be a table of strings" + at(node);
@@ -94,13 +96,16 @@ std::optional<std::string> readService(const std::string& name, const toml::tabl
         s.env[std::string(var.str())] = v;
       }
     } else {
-      return where + ": unknown key (program, instances, args, env, after, admin_port)" + at(node);
+      return where + ": unknown key (program, instances, args, env, after, admin_port, port)" +
+             at(node);
     }
     if (err) return err;
   }
   if (s.program.empty()) return "service." + name + ": no program (not a known service name)";
   if (s.admin_port > 0 && s.admin_port + s.instances - 1 > 65535)
     return "service." + name + ".admin_port: instances run past port 65535";
+  if (s.port > 0 && s.port + s.instances - 1 > 65535)
+    return "service." + name + ".port: instances run past port 65535";
   return std::nullopt;
 }
 
@@ -135,7 +140,11 @@ std::optional<std::string> parseTopology(std::string_view text, Topology& out) {
   for (auto&& [key, node] : root) {
     std::string k(key.str());
     const toml::table* t = node.as_table();
-    if (k == "redis") {
+    if (k == "banner") {
+      auto v = node.value<std::string>();
+      if (!v) return "banner: must be a string" + at(node);
+      out.banner = *v;
+    } else if (k == "redis") {
       if (!t) return "redis: must be a table" + at(node);
       if (auto err = readRedis(*t, out.redis)) return err;
     } else if (k == "service") {
@@ -156,7 +165,7 @@ std::optional<std::string> parseTopology(std::string_view text, Topology& out) {
         out.services.push_back(std::move(s));
       }
     } else {
-      return k + ": unknown table (redis, service)" + at(node);
+      return k + ": unknown key (banner, redis, service)" + at(node);
     }
   }
   if (out.services.empty()) return std::string("no [service.NAME] table: nothing to start");
@@ -200,14 +209,32 @@ std::optional<std::string> startOrder(const Topology& t, std::vector<std::string
   return std::nullopt;
 }
 
+std::vector<std::vector<std::string>> startLevels(const Topology& t,
+                                                  const std::vector<std::string>& order) {
+  std::map<std::string, size_t> level{{"redis", 0}};
+  std::vector<std::vector<std::string>> out;
+  for (const auto& name : order) {
+    const auto& s = *std::find_if(t.services.begin(), t.services.end(),
+                                  [&](const ServiceSpec& x) { return x.name == name; });
+    size_t l = 1;
+    for (const auto& dep : s.after) l = std::max(l, level[dep] + 1);
+    level[name] = l;
+    if (out.size() < l) out.resize(l);
+    out[l - 1].push_back(name);
+  }
+  return out;
+}
+
 std::vector<std::string> instanceArgs(const ServiceSpec& s, int instance) {
   std::vector<std::string> out = s.args;
   std::string n = std::to_string(instance);
   std::string port = s.admin_port > 0 ? std::to_string(s.admin_port + instance - 1) : "";
+  std::string own_port = s.port > 0 ? std::to_string(s.port + instance - 1) : "";
   for (auto& a : out) {
     replaceAll(a, "{instance}", n);
     replaceAll(a, "{name}", s.name + "-" + n);
     replaceAll(a, "{admin_port}", port);
+    replaceAll(a, "{port}", own_port);
   }
   return out;
 }

@@ -26,6 +26,9 @@ after = ["router", "redis"]
 
 [service.edge]
 after = ["infer", "session"]
+instances = 2
+port = 8081
+args = ["--listen", "127.0.0.1:{port}"]
 )";
 
 TEST(Topology, ParsesServicesInFileOrderWithDefaults) {
@@ -41,7 +44,25 @@ TEST(Topology, ParsesServicesInFileOrderWithDefaults) {
   EXPECT_EQ(t.services[1].instances, 2);
   EXPECT_EQ(t.services[1].env.at("SB_LOG_LEVEL"), "debug");
   EXPECT_EQ(t.services[3].program, "sb-edge");
-  EXPECT_EQ(t.services[3].instances, 1);
+  EXPECT_EQ(t.services[3].instances, 2);
+}
+
+TEST(Topology, AServicesOwnPortFollowsItsInstance) {
+  Topology t;
+  ASSERT_FALSE(parseTopology(kSuite, t));
+  EXPECT_EQ(instanceArgs(t.services[3], 2),
+            (std::vector<std::string>{"--listen", "127.0.0.1:8082"}));
+}
+
+TEST(Topology, LevelsStartTogetherWhatDependsOnTheSameThings) {
+  Topology t;
+  ASSERT_FALSE(parseTopology(std::string("banner = \"hello\"\n") + kSuite, t));
+  EXPECT_EQ(t.banner, "hello");
+  std::vector<std::string> order;
+  ASSERT_FALSE(startOrder(t, order));
+  // router; then infer and session (both after router only, or redis); then edge.
+  EXPECT_EQ(startLevels(t, order),
+            (std::vector<std::vector<std::string>>{{"router"}, {"infer", "session"}, {"edge"}}));
 }
 
 TEST(Topology, InstanceArgumentsGetTheirNameAndAdminPort) {
