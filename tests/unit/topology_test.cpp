@@ -121,7 +121,7 @@ TEST(Topology, MistakesAreNamedWithTheirLine) {
             "service.infer.instances: must be an integer 0..64 (line 2)"},
            {"[service.mystery]\n", "service.mystery: no program (not a known service name)"},
            {"[redis]\nembedded = false\n[service.echo]\n", "redis: embedded = false needs a url"},
-           {"[services.echo]\n", "services: unknown table (redis, service) (line 1)"},
+           {"[services.echo]\n", "services: unknown key (banner, redis, service) (line 1)"},
            {"[service.echo]\nargs = [\"--x\", 3]\n",
             "service.echo.args[]: must be a string (line 2)"},
            {"", "no [service.NAME] table: nothing to start"},
