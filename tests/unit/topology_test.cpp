@@ -114,7 +114,7 @@ TEST(Topology, MistakesAreNamedWithTheirLine) {
   for (const Case& c : std::vector<Case>{
            {"[service.infer]\ninstance = 2\n",
             "service.infer.instance: unknown key (program, instances, args, env, after, "
-            "admin_port) (line 2)"},
+            "admin_port, port) (line 2)"},
            {"[service.infer]\ninstances = 100\n",
             "service.infer.instances: must be an integer 0..64 (line 2)"},
            {"[service.infer]\ninstances = \"2\"\n",
