@@ -216,9 +216,14 @@ void WorkerCore::onMessage(size_t idx, Frames& frames) {
       // capacity it will count as free. Then announce again.
       spdlog::info("worker {}: router {} asked us to announce again", options_.name, link.endpoint);
       abandonCalls(idx);
+      link.state.reannounced();
       if (!draining_) {
-        link.state.reannounced();
         announce(idx);
+      } else {
+        // A router that does not know us sends us no work: nothing to wait for there (a
+        // router restarted just before we were told to drain would otherwise hold the drain
+        // until its timeout).
+        maybeFinishDrain();
       }
       break;
     default:
