@@ -64,6 +64,10 @@ bool Router::sendClientControl(std::string_view client, Kind kind, uint64_t id) 
 void Router::drain(Millis timeout, std::function<void()> on_drained) {
   if (draining_) return;
   draining_ = true;
+  // The last answers go out just before the process exits: they must not be dropped with the
+  // sockets (linger 0 otherwise), or their clients wait for them until their deadlines.
+  clients_.set(zmq::sockopt::linger, 2000);
+  workers_.set(zmq::sockopt::linger, 2000);
   TimePoint now = loop_.now();
   drain_started_ = now;
   drain_deadline_ = now + timeout;

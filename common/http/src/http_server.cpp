@@ -375,18 +375,21 @@ void HttpServer::run() {
   }
 }
 
+namespace {
+constexpr Millis kDrainIdle{500};
+}  // namespace
+
 void HttpServer::drain(std::function<void()> on_drained) {
   if (draining_ || !daemon_) return;
   draining_ = true;
   on_drained_ = std::move(on_drained);
   // No new connections: the listening socket is closed (a balancer's next connect goes to
-  // another edge), and those open but between requests are shut like slow ones.
+  // another edge), and those open but between requests are shut like slow ones once idle
+  // for kDrainIdle (sweep): a connection accepted a moment ago may have its request on the
+  // way, and shutting it would fail that request.
   MHD_socket listen_fd = MHD_quiesce_daemon(daemonOf(daemon_));
   if (listen_fd != MHD_INVALID_SOCKET) ::close(listen_fd);
-  for (auto& [c, conn] : conns_) {
-    if (!conn.in_request && conn.fd >= 0) ::shutdown(conn.fd, SHUT_RDWR);
-  }
-  scheduleRun();
+  sweep();
   checkDrained();
 }
 
@@ -402,9 +405,12 @@ void HttpServer::checkDrained() {
 
 void HttpServer::sweep() {
   TimePoint now = loop_.now();
+  // While draining, connections between requests go sooner (keep-alive ones would otherwise
+  // hold the drain for the header timeout).
+  Millis limit =
+      draining_ ? std::min(options_.header_timeout, kDrainIdle) : options_.header_timeout;
   for (auto& [c, conn] : conns_) {
-    if (conn.in_request || conn.fd < 0 || now - conn.waiting_since < options_.header_timeout)
-      continue;
+    if (conn.in_request || conn.fd < 0 || now - conn.waiting_since < limit) continue;
     // Too slow to send a request: shut the socket, and MHD closes the connection on its
     // next read (it owns the descriptor).
     ::shutdown(conn.fd, SHUT_RDWR);
