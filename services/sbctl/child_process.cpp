@@ -54,6 +54,7 @@ std::optional<Child> spawnChild(const ChildSpec& spec, const std::string& bin_di
     argv_s.emplace_back("3");
   }
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::map<std::string, std::string> env_map;
@@ -64,8 +65,11 @@ std::optional<Child> spawnChild(const ChildSpec& spec, const std::string& bin_di
   }
   for (const auto& [k, v] : spec.env) env_map[k] = v;
   std::vector<std::string> env_s;
-  for (const auto& [k, v] : env_map) env_s.push_back(k + "=" + v);
+  env_s.reserve(env_map.size());
+  for (const auto& [k, v] : env_map)
+    env_s.push_back(k + '=' + v);  // NOLINT(performance-inefficient-string-concatenation)
   std::vector<char*> envp;
+  envp.reserve(env_s.size() + 1);
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 

@@ -115,7 +115,7 @@ int ps(SuiteArgs& a) {
   for (const auto& i : list) {
     std::string admin = i["admin_port"] == 0 ? "-" : std::to_string(i["admin_port"].get<int>());
     std::string ready = i["ready"].get<std::string>();
-    if (i["last_exit"] != "" && i["state"] != "running") {
+    if (!i["last_exit"].get<std::string>().empty() && i["state"] != "running") {
       ready += " (last: " + i["last_exit"].get<std::string>() + ")";
     }
     std::printf("%-16s %-8d %-11s %8d %7llds %8s  %s\n", i["name"].get<std::string>().c_str(),

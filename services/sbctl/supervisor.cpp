@@ -115,7 +115,7 @@ bool Supervisor::start() {
     spdlog::error("{}", *err);
     return false;
   }
-  levels_.push_back({});
+  levels_.emplace_back();
   if (topology_.redis.embedded) {
     if (redisAnswers(topology_.redis.port)) {
       spdlog::info("using the redis-server already answering on 127.0.0.1:{}",
@@ -366,7 +366,7 @@ void Supervisor::startAll(const std::vector<InstancePtr>& list, Done done) {
   }
   for (const auto& in : list) {
     in->wanted = true;
-    in->on_ready.push_back([count](bool ok) {
+    in->on_ready.emplace_back([count](bool ok) {
       count->ok = count->ok && ok;
       if (--count->left == 0) count->done(count->ok);
     });
@@ -398,7 +398,7 @@ void Supervisor::stopAll(const std::vector<InstancePtr>& list, std::function<voi
       loop_.post(arrive);
       continue;
     }
-    in->on_exit.push_back(arrive);
+    in->on_exit.emplace_back(arrive);
     if (in->state == State::kStopping) continue;  // already asked
     in->state = State::kStopping;
     in->deadline.cancel();
@@ -519,8 +519,9 @@ void Supervisor::onControl() {
       reply(client, {{"ok", false}, {"error", refusal}});
       continue;
     }
-    busy_ = cmd + " " + service;
-    auto done = [this, client](json r) {
+    busy_ = cmd;
+    busy_ += " " + service;
+    auto done = [this, client](const json& r) {
       busy_.clear();
       reply(client, r);
     };
@@ -552,7 +553,8 @@ json Supervisor::ps() const {
   return {{"ok", true}, {"instances", list}};
 }
 
-void Supervisor::scale(const std::string& service, int count, std::function<void(json)> done) {
+void Supervisor::scale(const std::string& service, int count,
+                       const std::function<void(json)>& done) {
   int before = counts_[service];
   counts_[service] = count;
   if (count >= before) {
@@ -572,6 +574,7 @@ void Supervisor::scale(const std::string& service, int count, std::function<void
   }
   spdlog::info("scale {}: {} -> {} (draining {})", service, before, count, surplus.size());
   std::vector<std::string> names;
+  names.reserve(surplus.size());
   for (auto& in : surplus) names.push_back(in->name);
   stopAll(surplus, [this, names, done, service, count] {
     for (const auto& n : names) {

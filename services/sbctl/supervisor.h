@@ -100,7 +100,8 @@ class Supervisor {
   void onControl();
   void reply(const std::string& client, const nlohmann::json& body);
   nlohmann::json ps() const;
-  void scale(const std::string& service, int count, std::function<void(nlohmann::json)> done);
+  void scale(const std::string& service, int count,
+             const std::function<void(nlohmann::json)>& done);
   void restart(const std::string& service, std::function<void(nlohmann::json)> done);
   void restartNext(std::vector<std::string> names, std::function<void(nlohmann::json)> done);
 
