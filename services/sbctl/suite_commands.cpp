@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
-#include "readyz_probe.h"
+#include "loopback_probe.h"
 #include "sb/core/config.h"
 #include "sb/core/signals.h"
 #include "supervisor.h"

@@ -1,10 +1,7 @@
 #include "supervisor.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "loopback_probe.h"
 #include "sb/core/frames.h"
 #include "sb/core/options.h"
 
@@ -23,27 +21,6 @@ using nlohmann::json;
 namespace {
 
 constexpr Millis kPingEvery{100};
-
-// A PING to the embedded redis-server on loopback; true on +PONG.
-bool redisAnswers(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  timeval tv{0, 200000};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = false;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      write(fd, "PING\r\n", 6) == 6) {
-    char buf[16] = {};
-    ok = read(fd, buf, sizeof(buf) - 1) >= 5 && std::string_view(buf).substr(0, 5) == "+PONG";
-  }
-  close(fd);
-  return ok;
-}
 
 }  // namespace
 
