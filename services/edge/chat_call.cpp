@@ -25,7 +25,10 @@ ChatCall::ChatCall(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options
   summary_.model = req_.model;
 }
 
-ChatCall::~ChatCall() { cancelBus(); }
+ChatCall::~ChatCall() {
+  ex_->onClose(nullptr);
+  cancelBus();
+}
 
 void ChatCall::cancelBus() {
   turn_.reset();  // (cancels its request in flight)
@@ -150,6 +153,11 @@ void ChatCall::finish() {
   if (finished_) return;
   finished_ = true;
   keepalive_.cancel();
+  // The exchange outlives this call (the server holds it until the connection is done with
+  // it): a client leaving after the answer must not call back into a destroyed call. (It did:
+  // the freed call's memory, reused by a new call, had its turn cancelled, and that request
+  // hung; ASan found it.)
+  ex_->onClose(nullptr);
   auto done = std::move(done_);
   if (done) done(summary_);
 }
