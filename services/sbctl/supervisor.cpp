@@ -539,9 +539,11 @@ void Supervisor::scale(const std::string& service, int count,
     for (int i = before + 1; i <= count; ++i) added.push_back(makeInstance(service, i));
     spdlog::info("scale {}: {} -> {}", service, before, count);
     startAll(added, [done, service, count](bool ok) {
-      done({{"ok", ok},
-            {"message", ok ? service + " has " + std::to_string(count) + " instance(s)"
-                           : "an instance of " + service + " failed to start"}});
+      if (!ok) {
+        done({{"ok", false}, {"error", "an instance of " + service + " failed to start"}});
+        return;
+      }
+      done({{"ok", true}, {"message", service + " has " + std::to_string(count) + " instance(s)"}});
     });
     return;
   }

@@ -70,7 +70,7 @@ class SbctlUp : public ::testing::Test {
   }
   json ps() {
     auto [code, out] = sbctl({"ps", "--json"});
-    EXPECT_EQ(code, 0) << out;
+    EXPECT_EQ(code, 0) << out << up_.log();
     json list = json::parse(out, nullptr, false);
     return list.is_array() ? list : json::array();
   }
@@ -87,7 +87,7 @@ class SbctlUp : public ::testing::Test {
 
 TEST_F(SbctlUp, StartsInOrderRestartsACrashScalesUnderLoadAndLeavesNothingBehind) {
   int redis = freePort(), clients = freePort(), workers = freePort(), edge = freePort();
-  int admin = freePort();  // router admin; infer gets admin + 10 .. + 12
+  int admin = freePortBlock(13);  // router admin; infer gets admin + 10 .. + 12
   std::ostringstream t;
   t << "[redis]\nport = " << redis << "\n"
     << "[service.router]\nargs = [\"--client-bind\", \"tcp://127.0.0.1:" << clients
@@ -143,7 +143,7 @@ TEST_F(SbctlUp, StartsInOrderRestartsACrashScalesUnderLoadAndLeavesNothingBehind
     SuiteLoad load(lo);
     ASSERT_TRUE(waitUntil([&] { return load.counts().chat_ok >= 3; }, 20s));
     auto [up3, out3] = sbctl({"scale", "infer=3"});
-    ASSERT_EQ(up3, 0) << out3;
+    ASSERT_EQ(up3, 0) << out3 << up_.log();
     json three = ps();
     int infer = 0;
     for (const auto& i : three) {
@@ -163,7 +163,7 @@ TEST_F(SbctlUp, StartsInOrderRestartsACrashScalesUnderLoadAndLeavesNothingBehind
     uint64_t before = load.counts().chat_ok;
     ASSERT_TRUE(waitUntil([&] { return load.counts().chat_ok >= before + 6; }, 20s));
     auto [down1, out1] = sbctl({"scale", "infer=1"});
-    ASSERT_EQ(down1, 0) << out1;
+    ASSERT_EQ(down1, 0) << out1 << up_.log();
     before = load.counts().chat_ok;
     ASSERT_TRUE(waitUntil([&] { return load.counts().chat_ok >= before + 3; }, 20s));
     SuiteLoadCounts c = load.stop();
