@@ -4,9 +4,11 @@
 
 #include "edge_service.h"
 #include "sb/admin/admin_plane.h"
+#include "sb/admin/redis_check.h"
 #include "sb/core/config.h"
 #include "sb/core/listen_address.h"
 #include "sb/core/signals.h"
+#include "sb/redis/redis_flags.h"
 
 namespace sb::edge {
 
@@ -83,6 +85,25 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
       ->delimiter(',');
   bool no_access_log = false;
   app.add_flag("--no-access-log", no_access_log, "No access-log line per request");
+  app.add_option("--api-keys", c.api_keys,
+                 "API key file (sbctl key create); reloaded on SIGHUP. None: the API is open to "
+                 "anyone who reaches it");
+  redis::RedisFlags rf;
+  redis::SlotClientOptions ro;
+  redis::addRedisOptions(app, rf, ro);
+  std::string on_error = "allow";
+  int64_t limit_timeout_ms = c.limits.timeout.count();
+  app.add_option("--rate-limit-on-error", on_error,
+                 "When Redis cannot be asked about a key's limits: allow the request or refuse "
+                 "it (503)")
+      ->check(CLI::IsMember({"allow", "refuse"}))
+      ->capture_default_str();
+  app.add_option("--rate-limit-timeout-ms", limit_timeout_ms,
+                 "Longest wait for Redis on a request's limits")
+      ->check(sb::positiveNumber())
+      ->capture_default_str();
+  app.add_option("--rate-limit-prefix", c.limits.prefix, "Prefix of the rate limiter's Redis keys")
+      ->capture_default_str();
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
@@ -100,15 +121,72 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   c.edge.retry_after = Millis(retry_ms);
   c.edge.drain_timeout = Millis(drain_ms);
   c.edge.access_log = !no_access_log;
+  c.limits.fail_open = on_error == "allow";
+  c.limits.timeout = Millis(limit_timeout_ms);
+  if (!rf.single.empty() || !rf.shards.empty() || !rf.cluster.empty()) {
+    if (auto err = redis::applyRedisOptions(rf, ro)) {
+      std::fprintf(stderr, "sb-edge: %s\n", err->c_str());
+      return 2;
+    }
+    c.redis = ro;
+  }
   return std::nullopt;
 }
+
+namespace {
+
+// The key file as a ring; an error when it cannot be read, or when a key has limits and there
+// is no Redis to keep them in.
+std::optional<std::string> loadKeys(const EdgeConfig& c,
+                                    std::shared_ptr<const auth::KeyRing>& out) {
+  auth::KeyFile file;
+  if (auto err = auth::readKeyFile(c.api_keys, file)) return err;
+  auto ring = std::make_shared<const auth::KeyRing>(file);
+  if (ring->anyLimited() && !c.redis) {
+    return c.api_keys + ": keys with limits need a Redis to share them (--redis URL)";
+  }
+  out = std::move(ring);
+  return std::nullopt;
+}
+
+}  // namespace
 
 int runEdge(EdgeConfig& c) {
   setupLogging("edge", c.common);
   zmq::context_t context(1);
   EventLoop loop;
   AsyncClient bus(context, loop, c.edge.routers);
-  EdgeService service(loop, bus, c.edge);
+  std::optional<redis::SlotClient> redis;
+  std::optional<RateLimiter> limiter;
+  if (c.redis) {
+    redis.emplace(loop, *c.redis);
+    limiter.emplace(loop, *redis, c.limits);
+  }
+  EdgeService service(loop, bus, c.edge, limiter ? &*limiter : nullptr);
+  LoopHandle reload;
+  if (!c.api_keys.empty()) {
+    std::shared_ptr<const auth::KeyRing> keys;
+    if (auto err = loadKeys(c, keys)) {
+      spdlog::error("{}", *err);
+      return 1;
+    }
+    spdlog::info("API keys: {} from {}", keys->size(), c.api_keys);
+    service.setKeys(std::move(keys));
+    reload = onReloadSignal(loop, [&] {
+      std::shared_ptr<const auth::KeyRing> fresh;
+      if (auto err = loadKeys(c, fresh)) {
+        spdlog::error("API keys not reloaded, the previous ones stay: {}", *err);
+        service.keysReloaded(false);
+        return;
+      }
+      spdlog::info("API keys reloaded: {} from {}", fresh->size(), c.api_keys);
+      service.setKeys(std::move(fresh));
+      service.keysReloaded(true);
+    });
+  } else {
+    spdlog::warn("no --api-keys: the API is open to anyone who can reach {}:{}", c.http.host,
+                 c.http.port);
+  }
   http::HttpServer server(loop, c.http,
                           [&service](const http::ExchangePtr& ex) { service.handle(ex); });
   if (auto err = server.start()) {
@@ -118,6 +196,10 @@ int runEdge(EdgeConfig& c) {
   service.start();
   admin::AdminPlane admin(loop, c.common);
   admin.addMetrics([&service] { return service.metricsText(); });
+  if (redis) {
+    admin::watchRedis(admin, *redis, !c.limits.fail_open);
+    redis->start();
+  }
   std::string routers;
   for (const auto& r : c.edge.routers) {
     if (!routers.empty()) routers += ',';

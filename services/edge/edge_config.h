@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "rate_limiter.h"
 #include "sb/core/clock.h"
 #include "sb/core/options.h"
 #include "sb/http/http_server.h"
+#include "sb/redis/slot_client.h"
 
 namespace sb::edge {
 
@@ -27,6 +29,10 @@ struct EdgeConfig {
   http::ServerOptions http;
   EdgeOptions edge;
   CommonOptions common;
+  std::string api_keys;  // the key file; "" = an open edge
+  // Where keys' limits are kept (shared by every edge); unset: no key may have limits.
+  std::optional<redis::SlotClientOptions> redis;
+  RateLimiterOptions limits;
 };
 
 std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& config);

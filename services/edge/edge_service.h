@@ -8,7 +8,10 @@
 #include "chat_call.h"
 #include "edge_config.h"
 #include "edge_metrics.h"
+#include "embeddings_request.h"
 #include "model_directory.h"
+#include "rate_limiter.h"
+#include "sb/auth/api_keys.h"
 #include "sb/bus/async_client.h"
 #include "sb/http/http_server.h"
 
@@ -19,25 +22,47 @@ namespace sb::edge {
 // per request. Stateless: any number of edges can serve the same suite.
 class EdgeService {
  public:
-  EdgeService(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options);
+  using KeyPtr = std::shared_ptr<const auth::ApiKey>;
+  using LeasePtr = std::shared_ptr<RateLimiter::Lease>;
+
+  // `limiter`: where keys' limits are enforced (null: no key may have limits).
+  EdgeService(EventLoop& loop, AsyncClient& bus, const EdgeOptions& options,
+              RateLimiter* limiter = nullptr);
   ~EdgeService();
 
   void start();
+  // The API keys to accept from now on (requests in flight keep theirs); null: an open edge
+  // that asks for no key.
+  void setKeys(std::shared_ptr<const auth::KeyRing> keys) { keys_ = std::move(keys); }
+  // Counts a reload of the key file (SIGHUP) that worked or did not.
+  void keysReloaded(bool ok);
   void handle(const http::ExchangePtr& ex);
   std::string metricsText();
   // The router answered the latest model-list refresh.
   bool routerAnswered() const { return models_.routerAnswered(); }
 
  private:
+  // The request's key, or an error answer (true) when it has none or a wrong one.
+  bool authenticate(const http::ExchangePtr& ex, const http::Headers& headers, KeyPtr& key);
+  // Runs `go` once the key's limits let the request start (at once for a key without limits),
+  // with the x-ratelimit-* headers added; answers 429 (or 503) itself otherwise.
+  void admit(const http::ExchangePtr& ex, http::Headers headers, const KeyPtr& key,
+             std::function<void(http::Headers, const LeasePtr&)> go);
   void chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
-                       const std::string& request_id);
-  void models(const http::ExchangePtr& ex, const http::Headers& headers, std::string id);
+                       const std::string& request_id, const KeyPtr& key);
+  void startChat(const http::ExchangePtr& ex, http::Headers headers, const std::string& request_id,
+                 ChatCall::Request req, const LeasePtr& lease);
+  void models(const http::ExchangePtr& ex, const http::Headers& headers, std::string id,
+              const KeyPtr& key);
   void listModels(const http::ExchangePtr& ex, const http::Headers& headers, const std::string& id,
-                  const std::vector<nlohmann::json>& chat,
-                  const std::vector<nlohmann::json>& embed);
-  void embeddings(const http::ExchangePtr& ex, const http::Headers& headers);
-  void embedded(const http::ExchangePtr& ex, http::Headers headers, const std::string& model,
-                size_t inputs, bool base64, const Incoming& in);
+                  const std::vector<nlohmann::json>& chat, const std::vector<nlohmann::json>& embed,
+                  const KeyPtr& key);
+  void embeddings(const http::ExchangePtr& ex, const http::Headers& headers, const KeyPtr& key);
+  void startEmbeddings(const http::ExchangePtr& ex, const http::Headers& headers,
+                       const EmbeddingsRequest& req, const LeasePtr& lease);
+  // Answers an embeddings request; the tokens it used.
+  int64_t embedded(const http::ExchangePtr& ex, http::Headers headers, const std::string& model,
+                   size_t inputs, bool base64, const Incoming& in);
   void sendError(const http::ExchangePtr& ex, http::Headers headers, const HttpError& e);
   void sendJson(const http::ExchangePtr& ex, int status, http::Headers headers,
                 const nlohmann::json& body);
@@ -51,6 +76,8 @@ class EdgeService {
   EventLoop& loop_;
   AsyncClient& bus_;
   const EdgeOptions& options_;
+  RateLimiter* limiter_;
+  std::shared_ptr<const auth::KeyRing> keys_;
   ModelDirectory models_;        // chat: the `infer` workers' models
   ModelDirectory embed_models_;  // the `embeddings` workers' models
   // Embeddings requests on the bus, by bus id: their exchanges' close hooks refer to us.

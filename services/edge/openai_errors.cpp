@@ -22,7 +22,7 @@ void addErrorHeaders(const HttpError& e, Millis retry_after, http::Headers& head
     headers.emplace_back("Retry-After", std::to_string((retry_after.count() + 999) / 1000));
     headers.emplace_back("retry-after-ms", std::to_string(retry_after.count()));
   }
-  if (!e.retryable() && (e.status >= 500 || e.status == 409))
+  if (e.final || (!e.retryable() && (e.status >= 500 || e.status == 409)))
     headers.emplace_back("x-should-retry", "false");
   if (e.status == 413 || e.status == 415) headers.emplace_back("Connection", "close");
 }

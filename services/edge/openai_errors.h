@@ -15,8 +15,9 @@ struct HttpError {
   int status = 500;
   std::string message;
   std::string type = "server_error";
-  std::string code;   // "" -> null
-  std::string param;  // "" -> null
+  std::string code;    // "" -> null
+  std::string param;   // "" -> null
+  bool final = false;  // a retry cannot fix it, whatever the status: x-should-retry: false
   nlohmann::json body() const;
   // Whether the official SDKs should retry it (sent as x-should-retry for 5xx that cannot
   // succeed again, and 409s).

@@ -1,8 +1,8 @@
 #include "redis_tier.h"
 
-#include <openssl/evp.h>
-
 #include <cstdio>
+
+#include "sb/redis/script_sha.h"
 
 namespace sb::embedding {
 
@@ -56,22 +56,9 @@ return 0
 
 // EVALSHA needs the script's SHA-1; a node that has not seen it answers NOSCRIPT and the
 // slot client resends it as EVAL.
-std::string sha1Hex(const std::string& text) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), out, &len, EVP_sha1(), nullptr);
-  std::string hex;
-  char b[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(b, sizeof(b), "%02x", out[i]);
-    hex += b;
-  }
-  return hex;
-}
-
 const std::string& sha(const std::string& body) {
-  static const std::string claim = sha1Hex(kClaim), store = sha1Hex(kStore),
-                           release = sha1Hex(kRelease), renew = sha1Hex(kRenew);
+  static const std::string claim = redis::scriptSha1(kClaim), store = redis::scriptSha1(kStore),
+                           release = redis::scriptSha1(kRelease), renew = redis::scriptSha1(kRenew);
   if (&body == &kClaim) return claim;
   if (&body == &kStore) return store;
   if (&body == &kRelease) return release;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bus_call.h"
+#include "key_commands.h"
 #include "sb/compose/chat_turn.h"
 #include "sb/core/config.h"
 #include "sb/core/json_body.h"
@@ -99,9 +100,12 @@ int run(int argc, char** argv) {
 
   ctl::SuiteArgs suite;
   ctl::addSuiteCommands(app, suite);
+  ctl::KeyArgs key_args;
+  ctl::addKeyCommands(app, key_args);
 
   if (auto rc = parseCommandLine(app, argc, argv)) return *rc;
   if (auto rc = ctl::runSuiteCommand(suite)) return *rc;
+  if (auto rc = ctl::runKeyCommand(key_args)) return *rc;
 
   if (*keyslot) {
     for (const auto& k : keys) std::cout << k << " " << keySlot(k) << "\n";

@@ -79,6 +79,8 @@ int up(SuiteArgs& a) {
   EventLoop loop;
   Supervisor supervisor(loop, context, std::move(topology), o);
   auto signals = onTerminationSignal(loop, [&](int signo) { supervisor.onSignal(signo); });
+  // The terminal went away: stop as on Ctrl-C (the services' own SIGHUP is a reload).
+  auto hangup = onReloadSignal(loop, [&] { supervisor.onSignal(SIGHUP); });
   if (!supervisor.start()) return 1;
   loop.run();
   return supervisor.exitCode();

@@ -56,6 +56,9 @@ class Exchange {
   bool bodyTooLarge() const { return too_large_; }
   const std::string& peer() const { return peer_; }
   TimePoint started() const { return started_; }
+  // Who made the request, once the handler knows (an API key's name): for access logs.
+  void setPrincipal(std::string who) { principal_ = std::move(who); }
+  const std::string& principal() const { return principal_; }
 
   void respond(int status, const Headers& headers, std::string body);
   void startStream(int status, const Headers& headers);
@@ -76,7 +79,7 @@ class Exchange {
 
   HttpServer* server_ = nullptr;  // null once the server is gone
   void* connection_ = nullptr;    // MHD_Connection
-  std::string method_, path_, body_, peer_;
+  std::string method_, path_, body_, peer_, principal_;
   std::map<std::string, std::string, std::less<>> headers_;  // lower-case names
   std::map<std::string, std::string, std::less<>> query_;
   TimePoint started_{};

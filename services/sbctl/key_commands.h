@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace sb::ctl {
+
+// sbctl key create / list / revoke: the edges' API key file. A new key is printed once and
+// only its SHA-256 is stored; edges pick changes up on SIGHUP.
+struct KeyArgs {
+  CLI::App* create = nullptr;
+  CLI::App* list = nullptr;
+  CLI::App* revoke = nullptr;
+  std::string file;  // --api-keys, SB_API_KEYS (the edge's own flag and variable)
+  std::string name;
+  std::vector<std::string> models;
+  int64_t rpm = 0, tpm = 0, concurrent = 0;
+};
+
+void addKeyCommands(CLI::App& app, KeyArgs& a);
+// The exit code when one of these commands was given; nullopt otherwise.
+std::optional<int> runKeyCommand(KeyArgs& a);
+
+}  // namespace sb::ctl
