@@ -19,7 +19,7 @@ Measured throughput(zmq::context_t& ctx, const std::string& frontend, const Opti
   std::vector<std::thread> threads;
   for (int c = 0; c < o.clients; ++c) {
     threads.emplace_back([&] {
-      Client client(ctx, frontend);
+      Client client(ctx, frontend, {}, o.curve);
       CallOptions opts;
       opts.deadline = 60s;
       int outstanding = 0;

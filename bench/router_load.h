@@ -6,6 +6,8 @@
 
 #include <zmq.hpp>
 
+#include "sb/bus/curve.h"
+
 namespace sb::bench {
 
 struct Options {
@@ -14,6 +16,7 @@ struct Options {
   int clients = 4;
   int inflight = 64;
   int body = 100;
+  CurveClientKeys curve;  // the clients' CURVE keys (a router running CURVE)
 };
 
 struct Measured {

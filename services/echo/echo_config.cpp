@@ -51,7 +51,10 @@ std::optional<int> parseEchoOptions(int argc, char** argv, WorkerOptions& worker
     echo.mu = mu;
     echo.sigma = sigma;
   }
-  applyWorkerOptions(worker, flags);
+  if (auto err = applyWorkerOptions(worker, flags)) {
+    std::fprintf(stderr, "sb-echo: %s\n", err->c_str());
+    return 2;
+  }
   return std::nullopt;
 }
 

@@ -88,6 +88,8 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   app.add_option("--api-keys", c.api_keys,
                  "API key file (sbctl key create); reloaded on SIGHUP. None: the API is open to "
                  "anyone who reaches it");
+  CurveFlags curve;
+  addCurveClientOptions(app, curve);
   redis::RedisFlags rf;
   redis::SlotClientOptions ro;
   redis::addRedisOptions(app, rf, ro);
@@ -121,6 +123,10 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   c.edge.retry_after = Millis(retry_ms);
   c.edge.drain_timeout = Millis(drain_ms);
   c.edge.access_log = !no_access_log;
+  if (auto err = loadCurveClient(curve, c.curve)) {
+    std::fprintf(stderr, "sb-edge: %s\n", err->c_str());
+    return 2;
+  }
   c.limits.fail_open = on_error == "allow";
   c.limits.timeout = Millis(limit_timeout_ms);
   if (!rf.single.empty() || !rf.shards.empty() || !rf.cluster.empty()) {
@@ -155,7 +161,9 @@ int runEdge(EdgeConfig& c) {
   setupLogging("edge", c.common);
   zmq::context_t context(1);
   EventLoop loop;
-  AsyncClient bus(context, loop, c.edge.routers);
+  AsyncClientOptions bus_options;
+  bus_options.curve = c.curve;
+  AsyncClient bus(context, loop, c.edge.routers, bus_options);
   std::optional<redis::SlotClient> redis;
   std::optional<RateLimiter> limiter;
   if (c.redis) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "rate_limiter.h"
+#include "sb/bus/curve.h"
 #include "sb/core/clock.h"
 #include "sb/core/options.h"
 #include "sb/http/http_server.h"
@@ -29,7 +30,8 @@ struct EdgeConfig {
   http::ServerOptions http;
   EdgeOptions edge;
   CommonOptions common;
-  std::string api_keys;  // the key file; "" = an open edge
+  std::string api_keys;   // the key file; "" = an open edge
+  CurveClientKeys curve;  // towards the routers
   // Where keys' limits are kept (shared by every edge); unset: no key may have limits.
   std::optional<redis::SlotClientOptions> redis;
   RateLimiterOptions limits;

@@ -91,11 +91,11 @@ std::optional<int> parseEmbeddingConfig(int argc, char** argv, EmbeddingConfig& 
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  applyWorkerOptions(c.worker, wf);
   auto fail = [](const std::string& why) {
     std::fprintf(stderr, "sb-embedding-cache: %s\n", why.c_str());
     return 2;
   };
+  if (auto err = applyWorkerOptions(c.worker, wf)) return fail(*err);
   c.redis_enabled = !no_redis;
   if (c.redis_enabled) {
     if (auto err = redis::applyRedisOptions(rf, c.redis)) return fail(*err);

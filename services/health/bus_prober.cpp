@@ -19,13 +19,15 @@ std::string failure(const Incoming& in) {
 }  // namespace
 
 BusProber::BusProber(zmq::context_t& context, EventLoop& loop,
-                     const std::vector<std::string>& routers, Millis interval, Millis timeout)
+                     const std::vector<std::string>& routers, Millis interval, Millis timeout,
+                     const CurveClientKeys& curve)
     : loop_(loop), interval_(interval), timeout_(timeout) {
   for (const auto& endpoint : routers) {
     Router r;
     r.endpoint = endpoint;
     AsyncClientOptions co;
     co.grace = timeout;
+    co.curve = curve;
     r.client = std::make_unique<AsyncClient>(context, loop, std::vector<std::string>{endpoint}, co);
     r.state.endpoint = endpoint;
     r.state.error = "not probed yet";

@@ -22,7 +22,7 @@ namespace sb::health {
 class BusProber {
  public:
   BusProber(zmq::context_t& context, EventLoop& loop, const std::vector<std::string>& routers,
-            Millis interval, Millis timeout);
+            Millis interval, Millis timeout, const CurveClientKeys& curve = {});
   ~BusProber();
 
   void probe();

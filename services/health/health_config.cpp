@@ -55,8 +55,12 @@ std::optional<int> parseHealthConfig(int argc, char** argv, HealthConfig& c) {
       ->capture_default_str();
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  applyWorkerOptions(c.worker, wf);
+  if (auto err = applyWorkerOptions(c.worker, wf)) {
+    std::fprintf(stderr, "sb-health: %s\n", err->c_str());
+    return 2;
+  }
   c.serve_bus = !no_bus;
+  c.health.curve = c.worker.curve;
   c.health.interval = Millis(interval_ms);
   c.health.timeout = Millis(timeout_ms);
   for (const auto& text : redis) {

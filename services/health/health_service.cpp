@@ -21,7 +21,7 @@ int64_t wallMs(EventLoop& loop) {
 HealthService::HealthService(zmq::context_t& context, EventLoop& loop, HealthOptions options)
     : loop_(loop),
       options_(std::move(options)),
-      bus_(context, loop, options_.routers, options_.interval, options_.timeout),
+      bus_(context, loop, options_.routers, options_.interval, options_.timeout, options_.curve),
       redis_(loop, options_.redis, options_.redis_connection),
       traffic_(options_.window_s * 1000),
       recent_(kRecentMs) {}

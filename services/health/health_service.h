@@ -24,6 +24,7 @@ struct HealthOptions {
   Millis timeout{800};
   int64_t window_s = 300;
   bool gather_metrics = false;  // /metrics also carries every instance's series
+  CurveClientKeys curve;        // the probes' CURVE keys (the worker's own)
 };
 
 // The whole suite's view: probes routers, workers and Redis nodes every interval; serves the

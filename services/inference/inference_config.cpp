@@ -90,7 +90,10 @@ std::optional<int> parseInferenceConfig(int argc, char** argv, InferenceConfig& 
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  applyWorkerOptions(c.worker, wf);
+  if (auto err = applyWorkerOptions(c.worker, wf)) {
+    std::fprintf(stderr, "sb-inference-dispatch: %s\n", err->c_str());
+    return 2;
+  }
   if (app.count("--capacity") > 0) c.capacity_cap = c.worker.capacity;
   c.dispatch.first_token_timeout = Millis(first_ms);
   c.dispatch.idle_timeout = Millis(idle_ms);

@@ -17,6 +17,13 @@ constexpr int kBatch = 512;  // messages handled per socket wake-up before polli
 
 int64_t ms(SteadyClock::duration d) { return std::chrono::duration_cast<Millis>(d).count(); }
 
+// Reachable only from this machine: ipc, inproc, or TCP on a loopback address.
+bool loopbackEndpoint(const std::string& ep) {
+  if (ep.rfind("tcp://", 0) != 0) return true;
+  std::string host = ep.substr(6, ep.rfind(':') - 6);
+  return host.rfind("127.", 0) == 0 || host == "[::1]" || host == "localhost";
+}
+
 }  // namespace
 
 Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
@@ -39,14 +46,58 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
     s->set(zmq::sockopt::maxmsgsize,
            static_cast<int64_t>(std::max<size_t>(64u << 20, 4 * options_.limits.max_body_bytes)));
   }
+  if (options_.curve) {
+    if (!options_.peers) options_.peers = std::make_shared<auth::CurvePeers>();
+    zap_ = std::make_unique<ZapHandler>(context, loop_, options_.peers);
+    for (zmq::socket_t* s : {&clients_, &workers_}) {
+      s->set(zmq::sockopt::curve_server, 1);
+      s->set(zmq::sockopt::curve_secretkey, options_.curve->secret_key);
+      s->set(zmq::sockopt::zap_domain,
+             s == &clients_ ? ZapHandler::kClients : ZapHandler::kWorkers);
+    }
+  }
   clients_.bind(options_.clients);
   workers_.bind(options_.workers);
   // `this` is safe in loop callbacks: the handles are ours.
   clients_watch_ = loop_.addSocket(clients_, [this] { onClients(); });
   workers_watch_ = loop_.addSocket(workers_, [this] { onWorkers(); });
   housekeeping_timer_ = loop_.every(options_.heartbeat.tick, [this] { housekeeping(); });
-  spdlog::info("clients on {}, workers on {}, policy {}", clientEndpoint(), workerEndpoint(),
-               options_.policy);
+  spdlog::info("clients on {}, workers on {}, policy {}{}", clientEndpoint(), workerEndpoint(),
+               options_.policy,
+               zap_ ? fmt::format(", CURVE (key {}; {} client and {} worker keys allowed)",
+                                  auth::curveFingerprint(options_.curve->public_key),
+                                  options_.peers->size(auth::PeerRole::kClient),
+                                  options_.peers->size(auth::PeerRole::kWorker))
+                    : "");
+  if (!zap_) {
+    for (const std::string& ep : {clientEndpoint(), workerEndpoint()}) {
+      if (!loopbackEndpoint(ep)) {
+        spdlog::warn(
+            "PLAIN TCP ON {}: not loopback and no CURVE, so anyone who reaches it can register "
+            "as a worker and read requests, or call any service. Use --curve-secret and "
+            "--curve-peers (docs/SECURITY.md)",
+            ep);
+      }
+    }
+  }
+}
+
+void Router::setPeers(std::shared_ptr<const auth::CurvePeers> peers) {
+  if (!zap_) return;
+  zap_->setPeers(peers);
+  options_.peers = std::move(peers);
+  std::vector<MemberId> gone;
+  for (const auto& [id, w] : registry_.all()) {
+    const auth::CurvePeer* p = options_.peers->find(auth::PeerRole::kWorker, w.curve_key);
+    if (!p || !p->mayServe(w.service)) gone.push_back(id);
+  }
+  for (MemberId id : gone) {
+    RegisteredWorker* w = registry_.byId(id);
+    if (!w) continue;
+    std::string identity = w->identity;
+    removeWorker(id, "its key is no longer allowed");
+    sendControl(identity, Kind::kBye);  // it announces again, and is refused
+  }
 }
 
 Router::~Router() = default;  // the loop registrations are handles: they go with us
@@ -116,6 +167,12 @@ void Router::handleClientMessage(Frames& f, size_t n, bool too_many) {
   }
   switch (h.kind) {
     case Kind::kRequest:
+      // (a key dropped from the allow-list by a reload: its connection is older than that)
+      if (zap_ && !zap_->peers().find(auth::PeerRole::kClient, peerKey(f[1]))) {
+        replyError(client, h.id, ErrorCode::kPermissionDenied,
+                   "this client's CURVE key is no longer allowed");
+        break;
+      }
       handleRequest(f, h);
       break;
     case Kind::kCancel:
@@ -402,7 +459,7 @@ void Router::handleWorkerMessage(Frames& f, size_t n, bool too_many) {
     return;
   }
   if (h.kind == Kind::kReady) {
-    onReady(identity, h.service, view(f[3]));
+    onReady(identity, h.service, view(f[3]), zap_ ? peerKey(f[2]) : "");
     return;
   }
   if (!w) {
@@ -429,7 +486,7 @@ void Router::refuse(const std::string& identity, const std::string& why) {
 }
 
 void Router::onReady(const std::string& identity, std::string_view header_service,
-                     std::string_view body) {
+                     std::string_view body, const std::string& key) {
   proto::Announcement a;
   proto::Status st = proto::decodeAnnouncement(body, options_.limits, a);
   if (!st.ok()) {
@@ -440,6 +497,17 @@ void Router::onReady(const std::string& identity, std::string_view header_servic
     refuse(identity, "the announcement's svc '" + a.service + "' differs from the header's '" +
                          std::string(header_service) + "'");
     return;
+  }
+  if (zap_) {
+    const auth::CurvePeer* p = zap_->peers().find(auth::PeerRole::kWorker, key);
+    if (!p) {
+      refuse(identity, "this worker's CURVE key is no longer allowed");
+      return;
+    }
+    if (!p->mayServe(a.service)) {
+      refuse(identity, "the CURVE key of '" + p->name + "' may not serve '" + a.service + "'");
+      return;
+    }
   }
   auto admission = registry_.admit(identity, a);
   switch (admission.kind) {
@@ -457,6 +525,7 @@ void Router::onReady(const std::string& identity, std::string_view header_servic
   }
   bool fresh = admission.kind != WorkerRegistry::Admission::kUpdate;
   RegisteredWorker& w = registry_.upsert(identity, a, loop_.now());
+  w.curve_key = key;
   Service& s = service(w.service);
   s.balancer->upsert(w.id, w.spec);
   s.balancer->setDraining(w.id, w.draining);

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -10,6 +11,8 @@
 #include <zmq.hpp>
 
 #include "request_table.h"
+#include "sb/auth/curve_keys.h"
+#include "sb/auth/curve_peers.h"
 #include "sb/core/event_loop.h"
 #include "sb/core/frames.h"
 #include "sb/metrics/metrics.h"
@@ -18,6 +21,7 @@
 #include "sb/proto/status.h"
 #include "service_queue.h"
 #include "worker_registry.h"
+#include "zap_handler.h"
 
 namespace sb::router {
 
@@ -34,6 +38,10 @@ struct RouterOptions {
   HeartbeatRules heartbeat;
   FailurePolicy failure;
   proto::Limits limits;
+  // CURVE on both endpoints (PROTOCOL.md 1.1): the router's key pair and who may connect.
+  std::optional<auth::CurveKeyPair> curve;
+  std::shared_ptr<const auth::CurvePeers> peers;
+  std::string peers_file;  // where `peers` came from: read again on SIGHUP
 };
 
 // Counters reported by router.status and exported as metrics.
@@ -91,6 +99,9 @@ class Router {
   // loop) once none is left, or after `timeout`, when the rest end UNAVAILABLE.
   void drain(Millis timeout, std::function<void()> on_drained);
   bool draining() const { return draining_; }
+  // A new CURVE allow-list (SIGHUP): new connections are checked against it at once, and
+  // workers whose key it no longer lists for their service are let go.
+  void setPeers(std::shared_ptr<const auth::CurvePeers> peers);
 
  private:
   using Frames = std::vector<zmq::message_t>;
@@ -112,7 +123,8 @@ class Router {
   void forgetQuietClients();
   void handleAdmin(Frames& f, const proto::Header& h);
   void handleWorkerMessage(Frames& f, size_t n, bool too_many);
-  void onReady(const std::string& identity, std::string_view header_service, std::string_view body);
+  void onReady(const std::string& identity, std::string_view header_service, std::string_view body,
+               const std::string& key);
   void onWorkerFrame(RegisteredWorker& w, Frames& f, const proto::Header& h);
   void refuse(const std::string& identity, const std::string& why);
 
@@ -146,6 +158,7 @@ class Router {
   EventLoop& loop_;
   RouterOptions options_;
   std::function<std::string()> metrics_source_;
+  std::unique_ptr<ZapHandler> zap_;  // with CURVE; before the sockets: they use it
   zmq::socket_t clients_;
   zmq::socket_t workers_;
   LoopHandle clients_watch_;

@@ -183,6 +183,13 @@ std::string Router::metricsText() {
                "New requests a draining router handed back to their client for another router")
       .mirror(static_cast<double>(c.sent_elsewhere));
   metrics_.gauge("sb_router_draining", "1 while the router drains").set(draining_ ? 1 : 0);
+  if (zap_) {
+    const char* help = "CURVE connections the allow-list let in or refused (ZAP)";
+    metrics_.counter("sb_router_curve_handshakes_total", help, {{"result", "allowed"}})
+        .mirror(static_cast<double>(zap_->allowed()));
+    metrics_.counter("sb_router_curve_handshakes_total", help, {{"result", "refused"}})
+        .mirror(static_cast<double>(zap_->refused()));
+  }
   metrics_.gauge("sb_router_clients", "Clients heartbeating this router")
       .set(static_cast<double>(clients_heard_.size()));
   return metrics_.render();

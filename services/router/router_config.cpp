@@ -1,5 +1,7 @@
 #include "router_config.h"
 
+#include <cstdio>
+
 #include <spdlog/spdlog.h>
 
 #include "sb/admin/admin_plane.h"
@@ -61,9 +63,31 @@ std::optional<int> parseRouterOptions(int argc, char** argv, RouterOptions& o,
                  "Largest header frame accepted, in bytes")
       ->check(sb::positiveNumber())
       ->capture_default_str();
+  std::string curve_secret;
+  app.add_option("--curve-secret", curve_secret,
+                 "CURVE: the router's certificate (NAME.key_secret from sbctl keygen); with "
+                 "--curve-peers, both endpoints are encrypted and only listed keys get in");
+  app.add_option("--curve-peers", o.peers_file,
+                 "CURVE: the allow-list of client and worker keys (TOML); reloaded on SIGHUP");
   addCommonOptions(app, common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
+  if (curve_secret.empty() != o.peers_file.empty()) {
+    std::fprintf(stderr, "sb-router: CURVE needs both --curve-secret and --curve-peers\n");
+    return 2;
+  }
+  if (!curve_secret.empty()) {
+    auth::CurveKeyPair pair;
+    auto peers = std::make_shared<auth::CurvePeers>();
+    auto err = auth::readCurveCertificate(curve_secret, true, pair);
+    if (!err) err = auth::readCurvePeers(o.peers_file, *peers);
+    if (err) {
+      std::fprintf(stderr, "sb-router: %s\n", err->c_str());
+      return 2;
+    }
+    o.curve = pair;
+    o.peers = std::move(peers);
+  }
   o.default_deadline = Millis(deadline_ms);
   o.heartbeat.default_interval = Millis(heartbeat_ms);
   o.no_worker_grace = Millis(grace_ms);
@@ -97,6 +121,19 @@ int runRouter(const RouterOptions& options, CommonOptions& common) {
     admin.readiness().stopping("draining");
     router->drain(options.drain_timeout, [&loop] { loop.stop(); });
   });
+  LoopHandle reload;
+  if (options.curve) {
+    reload = onReloadSignal(loop, [&] {
+      auto peers = std::make_shared<auth::CurvePeers>();
+      if (auto err = auth::readCurvePeers(options.peers_file, *peers)) {
+        spdlog::error("CURVE peers not reloaded, the previous list stays: {}", *err);
+        return;
+      }
+      spdlog::info("CURVE peers reloaded: {} client and {} worker keys",
+                   peers->size(auth::PeerRole::kClient), peers->size(auth::PeerRole::kWorker));
+      router->setPeers(std::move(peers));
+    });
+  }
   notifyReady(common.ready_fd, router->clientEndpoint() + " " + router->workerEndpoint());
   loop.run();
   return 0;

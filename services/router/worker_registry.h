@@ -29,6 +29,7 @@ struct RegisteredWorker {
   bool draining = false;
   uint64_t dispatched = 0;
   uint64_t failures = 0;
+  std::string curve_key;  // its CURVE public key (Z85), when the router runs CURVE
 };
 
 // The heartbeat rules, shared by the registry and the documentation (PROTOCOL.md 5.2).

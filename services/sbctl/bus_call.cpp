@@ -5,11 +5,13 @@
 namespace sb::sbctl {
 
 CallResult callBus(zmq::context_t& context, const std::vector<std::string>& routers,
-                   std::string_view service, std::string_view op, std::string_view body,
-                   const CallOptions& options,
+                   const CurveClientKeys& curve, std::string_view service, std::string_view op,
+                   std::string_view body, const CallOptions& options,
                    const std::function<void(const Incoming&)>& on_chunk) {
   EventLoop loop;
-  AsyncClient client(context, loop, routers);
+  AsyncClientOptions co;
+  co.curve = curve;
+  AsyncClient client(context, loop, routers, co);
   CallResult result;
   client.send(service, op, body, options, [&](const Incoming& in) {
     if (in.kind == proto::Kind::kChunk) {

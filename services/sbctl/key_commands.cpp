@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "sb/auth/api_keys.h"
+#include "sb/auth/curve_keys.h"
 
 namespace sb::ctl {
 
@@ -57,6 +58,22 @@ int create(const KeyArgs& a) {
   return 0;
 }
 
+int keygen(const KeyArgs& a) {
+  if (!auth::validKeyName(a.name)) return fail("a name is 1 to 64 of A-Z a-z 0-9 . _ @ -");
+  std::string base = a.dir + "/" + a.name + ".key";
+  struct stat st {};
+  if (stat(base.c_str(), &st) == 0 || stat((base + "_secret").c_str(), &st) == 0) {
+    return fail(base + " exists already: keys are not overwritten");
+  }
+  auth::CurveKeyPair pair = auth::generateCurveKeyPair();
+  if (auto err = auth::writeCurveCertificate(a.dir, a.name, pair)) return fail(*err);
+  std::cout << pair.public_key << "\n";
+  std::cerr << "wrote " << base << " (public: the router's peer list, or the workers' and "
+            << "clients' --curve-router-key) and " << base << "_secret (mode 0600: this "
+            << "process's --curve-secret)\n";
+  return 0;
+}
+
 int list(const KeyArgs& a) {
   auth::KeyFile file;
   if (auto err = auth::readKeyFile(a.file, file)) return fail(*err);
@@ -90,6 +107,12 @@ int revoke(const KeyArgs& a) {
 }  // namespace
 
 void addKeyCommands(CLI::App& app, KeyArgs& a) {
+  a.keygen = app.add_subcommand(
+      "keygen",
+      "Make a CURVE key pair: NAME.key (public) and NAME.key_secret; print the public key");
+  a.keygen->add_option("name", a.name, "Whose keys (a process or a role: router, edge, infer)")
+      ->required();
+  a.keygen->add_option("--dir", a.dir, "Where to write them")->capture_default_str();
   auto* key = app.add_subcommand("key", "The edges' API keys: create, list, revoke");
   key->require_subcommand(1);
   auto file = [&a](CLI::App* c) {
@@ -116,6 +139,7 @@ void addKeyCommands(CLI::App& app, KeyArgs& a) {
 }
 
 std::optional<int> runKeyCommand(KeyArgs& a) {
+  if (a.keygen && *a.keygen) return keygen(a);
   if (a.create && *a.create) return create(a);
   if (a.list && *a.list) return list(a);
   if (a.revoke && *a.revoke) return revoke(a);

@@ -9,8 +9,11 @@
 namespace sb::ctl {
 
 // sbctl key create / list / revoke: the edges' API key file. A new key is printed once and
-// only its SHA-256 is stored; edges pick changes up on SIGHUP.
+// only its SHA-256 is stored; edges pick changes up on SIGHUP. sbctl keygen NAME: a CURVE
+// certificate pair for a bus process (NAME.key to share, NAME.key_secret to keep).
 struct KeyArgs {
+  CLI::App* keygen = nullptr;  // sbctl keygen NAME: a CURVE certificate pair
+  std::string dir = ".";
   CLI::App* create = nullptr;
   CLI::App* list = nullptr;
   CLI::App* revoke = nullptr;

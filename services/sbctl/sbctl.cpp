@@ -48,6 +48,8 @@ int run(int argc, char** argv) {
       ->delimiter(',')
       ->envname("SB_ROUTER")
       ->capture_default_str();
+  CurveFlags curve_flags;
+  addCurveClientOptions(app, curve_flags);
   int64_t deadline_ms = 30000;
   app.add_option("--deadline-ms", deadline_ms, "Deadline of each request")
       ->envname("SB_DEADLINE_MS")
@@ -126,11 +128,16 @@ int run(int argc, char** argv) {
     return 0;
   }
 
+  CurveClientKeys curve;
+  if (auto err = loadCurveClient(curve_flags, curve)) {
+    std::cerr << "sbctl: " << *err << "\n";
+    return 2;
+  }
   zmq::context_t context(1);
   CallOptions opts;
   opts.deadline = Millis(deadline_ms);
   if (*slots) {
-    auto result = callBus(context, routers, "session", "session.status", {}, opts);
+    auto result = callBus(context, routers, curve, "session", "session.status", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     std::string text;
     if (auto st = bodyToJson(result.body, text); !st.ok()) return fail(st);
@@ -148,7 +155,7 @@ int run(int argc, char** argv) {
     opts.model = model;
     opts.target = worker;
     opts.idempotent = idempotent;
-    auto result = callBus(context, routers, service, op, body, opts,
+    auto result = callBus(context, routers, curve, service, op, body, opts,
                           [](const Incoming& in) { std::cout << toJson(in.body) << std::endl; });
     if (!result.status.ok()) return fail(result.status);
     std::cout << toJson(result.body) << std::endl;
@@ -156,15 +163,18 @@ int run(int argc, char** argv) {
   }
   if (*chat) {
     turn.deadline = Millis(deadline_ms);
-    auto r = runChatTurn(context, routers, turn, chat_text, [](std::string_view token) {
-      std::cout << token << std::flush;  // as it arrives
-    });
+    auto r = runChatTurn(
+        context, routers, turn, chat_text,
+        [](std::string_view token) {
+          std::cout << token << std::flush;  // as it arrives
+        },
+        curve);
     std::cout << "\n";
     if (!r.status.ok()) return fail(r.status);
     return 0;
   }
   if (*status) {
-    auto result = callBus(context, routers, "router", "status", {}, opts);
+    auto result = callBus(context, routers, curve, "router", "status", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     std::string text;
     if (auto st = bodyToJson(result.body, text, as_json ? 2 : -1); !st.ok()) return fail(st);
@@ -177,13 +187,13 @@ int run(int argc, char** argv) {
   }
   if (*drain) {
     std::map<std::string, std::string> req{{"worker", drain_name}};
-    auto result = callBus(context, routers, "router", "drain", proto::packBody(req), opts);
+    auto result = callBus(context, routers, curve, "router", "drain", proto::packBody(req), opts);
     if (!result.status.ok()) return fail(result.status);
     std::cout << "draining " << drain_name << "\n";
     return 0;
   }
   if (*metrics) {
-    auto result = callBus(context, routers, "router", "metrics", {}, opts);
+    auto result = callBus(context, routers, curve, "router", "metrics", {}, opts);
     if (!result.status.ok()) return fail(result.status);
     msgpack::object_handle oh;
     if (auto st = proto::decodeBody(result.body, {}, oh); !st.ok()) return fail(st);

@@ -58,12 +58,11 @@ std::optional<int> parseSessionConfig(int argc, char** argv, SessionConfig& c) {
   addCommonOptions(app, c.common);
   bindEnvironment(app);
   if (auto rc = parseCommandLine(app, argc, argv)) return rc;
-  applyWorkerOptions(c.worker, wf);
-
   auto fail = [](const std::string& why) {
     std::cerr << "sb-session: " << why << "\n";
     return 2;
   };
+  if (auto err = applyWorkerOptions(c.worker, wf)) return fail(*err);
   if (auto err = redis::applyRedisOptions(rf, c.redis)) return fail(*err);
   if (c.store.prefix.find_first_of("{}") != std::string::npos) {
     return fail("--key-prefix must not contain braces (they would change the hash tag)");

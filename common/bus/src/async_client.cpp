@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "client_frames.h"
+#include "handshake_watch.h"
 
 namespace sb {
 
@@ -23,13 +24,17 @@ RouterPool::Options poolOptions(const AsyncClientOptions& o) {
 }  // namespace
 
 AsyncClient::AsyncClient(zmq::context_t& context, EventLoop& loop,
-                         const std::vector<std::string>& routers, AsyncClientOptions options)
+                         const std::vector<std::string>& routers, const AsyncClientOptions& options)
     : loop_(loop), options_(options), pool_(routers.size(), poolOptions(options), loop.now()) {
   if (routers.empty()) throw std::invalid_argument("a client needs at least one router");
   for (size_t i = 0; i < routers.size(); ++i) {
     auto link = std::make_unique<Link>();
     link->endpoint = routers[i];
-    link->socket = client_frames::connectToRouter(context, routers[i]);
+    link->socket = client_frames::connectToRouter(context, routers[i], options_.curve);
+    if (options_.curve.enabled()) {
+      link->handshake = std::make_unique<HandshakeWatch>(context, loop_, link->socket, routers[i],
+                                                         options_.curve.public_key);
+    }
     link->watch = loop_.addSocket(link->socket, [this, i] { onReadable(i); });
     // The first heartbeat asks each router at once whether it takes requests.
     client_frames::sendControl(link->socket, header_buf_, Kind::kHeartbeat);

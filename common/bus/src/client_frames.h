@@ -8,13 +8,16 @@
 #include <zmq.hpp>
 
 #include "sb/bus/client.h"
+#include "sb/bus/curve.h"
 
 // The client side of the client <-> router link (PROTOCOL.md 2-4), shared by Client and
 // AsyncClient: requests and cancels out, request-scoped frames in.
 namespace sb::client_frames {
 
-// A DEALER connected to a router's client endpoint, with the link's socket options.
-zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router);
+// A DEALER connected to a router's client endpoint, with the link's socket options (and
+// CURVE when `curve` is enabled).
+zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router,
+                              const CurveClientKeys& curve);
 // Sends [request header][body]; `buf` is scratch space for the header.
 void sendRequest(zmq::socket_ref socket, std::string& buf, uint64_t id, std::string_view service,
                  std::string_view op, std::string_view body, const CallOptions& options);

@@ -36,11 +36,13 @@ void addWorkerOptions(CLI::App& app, WorkerOptions& o, WorkerFlags& f) {
   app.add_option("--max-body", o.limits.max_body_bytes, "Largest request body accepted, in bytes")
       ->check(sb::positiveNumber())
       ->capture_default_str();
+  addCurveClientOptions(app, f.curve);
 }
 
-void applyWorkerOptions(WorkerOptions& o, const WorkerFlags& f) {
+std::optional<std::string> applyWorkerOptions(WorkerOptions& o, const WorkerFlags& f) {
   o.heartbeat = Millis(f.heartbeat_ms);
   o.drain_timeout = Millis(f.drain_timeout_ms);
+  return loadCurveClient(f.curve, o.curve);
 }
 
 }  // namespace sb

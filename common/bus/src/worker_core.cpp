@@ -33,7 +33,9 @@ void WorkerCore::start() {
   lo.liveness = options_.liveness;
   lo.backoff_min = options_.reconnect_min;
   lo.backoff_max = options_.reconnect_max;
-  for (const auto& ep : options_.routers) links_.push_back(Link{ep, RouterLink(lo), {}, {}, {}});
+  for (const auto& ep : options_.routers) {
+    links_.push_back(Link{ep, RouterLink(lo), {}, {}, {}, {}});
+  }
   for (size_t i = 0; i < links_.size(); ++i) connect(i);
   heartbeat_timer_ = loop_.every(options_.heartbeat, [this] { tick(); });
   spdlog::info("worker {} serving '{}' capacity {} weight {}{} on {} router(s)", options_.name,
@@ -43,7 +45,9 @@ void WorkerCore::start() {
 
 void WorkerCore::connect(size_t idx) {
   Link& link = links_[idx];
+  link.handshake.reset();  // (it watches the socket replaced here)
   link.socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  applyCurveClient(*link.socket, options_.curve);
   link.socket->set(zmq::sockopt::linger, 1000);
   link.socket->set(zmq::sockopt::sndhwm, 100000);
   link.socket->set(zmq::sockopt::rcvhwm, 100000);
@@ -52,6 +56,10 @@ void WorkerCore::connect(size_t idx) {
   link.socket->set(zmq::sockopt::reconnect_ivl_max,
                    static_cast<int>(options_.reconnect_max.count()));
   link.socket->connect(link.endpoint);
+  if (options_.curve.enabled()) {
+    link.handshake = std::make_unique<HandshakeWatch>(context_, loop_, *link.socket, link.endpoint,
+                                                      options_.curve.public_key);
+  }
   // `this` is safe in every loop callback below: the handles are members of our links.
   link.watch = loop_.addSocket(*link.socket, [this, idx] { onReadable(idx); });
   link.state.connected(loop_.now());

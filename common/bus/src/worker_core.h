@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "call_table.h"
+#include "handshake_watch.h"
 #include "sb/bus/router_link.h"
 #include "sb/bus/worker.h"
 #include "sb/proto/header.h"
@@ -46,6 +47,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     std::string endpoint;
     RouterLink state;
     std::unique_ptr<zmq::socket_t> socket;
+    std::unique_ptr<HandshakeWatch> handshake;  // with CURVE (declared after the socket)
     LoopHandle watch;
     LoopHandle reconnect;
   };

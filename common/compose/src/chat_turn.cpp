@@ -141,9 +141,12 @@ void ChatTurn::finish(Status status) {
 
 ChatTurnResult runChatTurn(zmq::context_t& context, const std::vector<std::string>& routers,
                            const ChatTurnOptions& options, const std::string& text,
-                           const std::function<void(std::string_view)>& on_token) {
+                           const std::function<void(std::string_view)>& on_token,
+                           const CurveClientKeys& curve) {
   EventLoop loop;
-  AsyncClient client(context, loop, routers);
+  AsyncClientOptions co;
+  co.curve = curve;
+  AsyncClient client(context, loop, routers, co);
   ChatTurnResult out;
   bool done = false;
   ChatTurn turn(client, options, json::array({{{"role", "user"}, {"content", text}}}),

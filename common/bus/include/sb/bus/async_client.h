@@ -11,10 +11,13 @@
 #include <zmq.hpp>
 
 #include "sb/bus/client.h"
+#include "sb/bus/curve.h"
 #include "sb/bus/router_pool.h"
 #include "sb/core/event_loop.h"
 
 namespace sb {
+
+class HandshakeWatch;
 
 struct AsyncClientOptions {
   proto::Limits limits;
@@ -25,6 +28,7 @@ struct AsyncClientOptions {
   // sent to another router).
   Millis heartbeat{1000};
   uint32_t liveness = 3;
+  CurveClientKeys curve;  // enabled: every router link is CURVE (PROTOCOL.md 1.1)
 };
 
 // The client library on the process's event loop: a DEALER to each of one or more routers,
@@ -41,7 +45,7 @@ class AsyncClient {
   using OnFrame = std::function<void(const Incoming& frame)>;
 
   AsyncClient(zmq::context_t& context, EventLoop& loop, const std::vector<std::string>& routers,
-              AsyncClientOptions options = {});
+              const AsyncClientOptions& options = {});
   ~AsyncClient();
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
@@ -60,6 +64,7 @@ class AsyncClient {
   struct Link {
     std::string endpoint;
     zmq::socket_t socket;
+    std::unique_ptr<HandshakeWatch> handshake;  // with CURVE (declared after the socket)
     LoopHandle watch;
     size_t inflight = 0;
   };

@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "sb/bus/curve.h"
 #include "sb/core/clock.h"
 #include "sb/proto/header.h"
 #include "sb/proto/status.h"
@@ -42,7 +43,8 @@ struct CallResult {
 // they arrive. Used by sbctl, tests and benchmarks. Not thread-safe (one per thread).
 class Client {
  public:
-  Client(zmq::context_t& context, const std::string& router, proto::Limits limits = {});
+  Client(zmq::context_t& context, const std::string& router, proto::Limits limits = {},
+         const CurveClientKeys& curve = {});
 
   // Sends a request; returns its id.
   uint64_t send(std::string_view service, std::string_view op, std::string_view body,

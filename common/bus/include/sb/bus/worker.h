@@ -10,6 +10,7 @@
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "sb/bus/curve.h"
 #include "sb/core/clock.h"
 #include "sb/core/event_loop.h"
 #include "sb/proto/header.h"
@@ -31,6 +32,7 @@ struct WorkerOptions {
   Millis reconnect_max{32000};  // ...up to this
   Millis drain_timeout{60000};  // in-flight requests still running then are failed
   proto::Limits limits;
+  CurveClientKeys curve;  // enabled: every router link is CURVE (PROTOCOL.md 1.1)
 };
 
 struct WorkerStats {

@@ -73,6 +73,7 @@ class ChatTurn {
 // own; tokens of choice 0 reach `on_token` as they arrive.
 ChatTurnResult runChatTurn(zmq::context_t& context, const std::vector<std::string>& routers,
                            const ChatTurnOptions& options, const std::string& text,
-                           const std::function<void(std::string_view)>& on_token);
+                           const std::function<void(std::string_view)>& on_token,
+                           const CurveClientKeys& curve = {});
 
 }  // namespace sb

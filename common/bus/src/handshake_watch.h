@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+
+#include <zmq.hpp>
+
+#include "sb/core/event_loop.h"
+
+namespace sb {
+
+// Watches the CURVE handshakes of a socket connected to a router (libzmq's socket monitor,
+// on the loop) and says in the log why they fail, naming the endpoint, at most once per
+// `every`: the router refused our key (not in its allow-list for our role), or the handshake
+// broke off (we hold the wrong router key, or the router speaks plain TCP). A success after
+// failures is logged too. Declare it after the socket it watches (it must go first).
+class HandshakeWatch {
+ public:
+  HandshakeWatch(zmq::context_t& context, EventLoop& loop, zmq::socket_t& socket,
+                 std::string endpoint, const std::string& public_key, Millis every = Millis(30000));
+  HandshakeWatch(const HandshakeWatch&) = delete;
+  HandshakeWatch& operator=(const HandshakeWatch&) = delete;
+  // Handshakes failed since the last success.
+  uint64_t failures() const { return failures_; }
+
+ private:
+  void onEvent();
+  void report(uint16_t event, uint32_t value);
+
+  EventLoop& loop_;
+  std::string endpoint_, fingerprint_;
+  Millis every_;
+  zmq::socket_t monitor_;
+  LoopHandle watch_;
+  uint64_t failures_ = 0, unlogged_ = 0;
+  TimePoint last_log_{};
+  bool logged_once_ = false;
+};
+
+}  // namespace sb
