@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "sb/core/hex.h"
+
 namespace sb::embedding {
 
 namespace {
@@ -33,15 +35,7 @@ Digest cacheDigest(const KeySpace& space, std::string_view text) {
   return d;
 }
 
-std::string toHex(const Digest& d) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out(d.size() * 2, '0');
-  for (size_t i = 0; i < d.size(); ++i) {
-    out[2 * i] = kHex[d[i] >> 4];
-    out[2 * i + 1] = kHex[d[i] & 0xf];
-  }
-  return out;
-}
+std::string toHex(const Digest& d) { return lowerHex(d.data(), d.size()); }
 
 uint64_t digestHash(const Digest& d) {
   uint64_t h = 0;

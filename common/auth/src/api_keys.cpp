@@ -1,26 +1,22 @@
 #include "sb/auth/api_keys.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include <toml++/toml.h>
 
+#include "auth_files.h"
+#include "sb/core/hex.h"
+
 namespace sb::auth {
 
 namespace {
-
-std::string at(const toml::node& n) {
-  return " (line " + std::to_string(n.source().begin.line) + ")";
-}
 
 bool isHex64(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -36,33 +32,34 @@ std::optional<std::string> readKey(const toml::table& t, size_t index, ApiKey& k
     here += "." + f;
     if (f == "name" || f == "sha256" || f == "created") {
       auto v = node.value<std::string>();
-      if (!node.is_string() || !v || v->empty()) return here + ": must be a string" + at(node);
+      if (!node.is_string() || !v || v->empty())
+        return here + ": must be a string" + files::at(node);
       (f == "name" ? k.name : f == "sha256" ? k.sha256 : k.created) = *v;
     } else if (f == "models") {
       const toml::array* a = node.as_array();
-      if (!a) return here + ": must be an array of model names" + at(node);
+      if (!a) return here + ": must be an array of model names" + files::at(node);
       for (const toml::node& m : *a) {
         auto v = m.value<std::string>();
-        if (!m.is_string() || !v || v->empty()) return here + ": must hold strings" + at(m);
+        if (!m.is_string() || !v || v->empty()) return here + ": must hold strings" + files::at(m);
         k.models.push_back(*v);
       }
     } else if (f == "requests_per_minute" || f == "tokens_per_minute" || f == "concurrent") {
       auto v = node.value<int64_t>();
       if (!node.is_integer() || !v || *v < 0 || *v > (int64_t{1} << 40)) {
-        return here + ": must be a whole number, 0 for no limit" + at(node);
+        return here + ": must be a whole number, 0 for no limit" + files::at(node);
       }
       (f == "requests_per_minute" ? k.requests_per_minute
        : f == "tokens_per_minute" ? k.tokens_per_minute
                                   : k.concurrent) = *v;
     } else {
-      return here + ": unknown field" + at(node);
+      return here + ": unknown field" + files::at(node);
     }
   }
   if (!validKeyName(k.name)) {
-    return where + ": name must be 1 to 64 of A-Z a-z 0-9 . _ @ -" + at(t);
+    return where + ": name must be 1 to 64 of A-Z a-z 0-9 . _ @ -" + files::at(t);
   }
   if (!isHex64(k.sha256)) {
-    return where + " (" + k.name + "): sha256 must be 64 lower-case hex digits" + at(t);
+    return where + " (" + k.name + "): sha256 must be 64 lower-case hex digits" + files::at(t);
   }
   return std::nullopt;
 }
@@ -106,36 +103,27 @@ std::string hashApiKey(std::string_view key) {
   if (EVP_Digest(key.data(), key.size(), md, &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 failed");
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size_t{len} * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  return lowerHex(md, len);
 }
 
 std::optional<std::string> parseKeyFile(std::string_view text, KeyFile& out) {
   toml::table root;
-  try {
-    root = toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return std::string(e.description()) + " (line " + std::to_string(e.source().begin.line) + ")";
-  }
+  if (auto err = files::parseToml(text, root)) return err;
   KeyFile file;
   std::set<std::string> names, hashes;
   for (auto&& [name, node] : root) {
-    if (name.str() != "key") return "unknown table '" + std::string(name.str()) + "'" + at(node);
+    if (name.str() != "key")
+      return "unknown table '" + std::string(name.str()) + "'" + files::at(node);
     const toml::array* keys = node.as_array();
-    if (!keys) return "'key' must be an array of tables ([[key]])" + at(node);
+    if (!keys) return "'key' must be an array of tables ([[key]])" + files::at(node);
     for (const toml::node& n : *keys) {
       const toml::table* t = n.as_table();
-      if (!t) return "'key' must be an array of tables ([[key]])" + at(n);
+      if (!t) return "'key' must be an array of tables ([[key]])" + files::at(n);
       ApiKey k;
       if (auto err = readKey(*t, file.keys.size(), k)) return err;
-      if (!names.insert(k.name).second) return "two keys are named '" + k.name + "'" + at(n);
-      if (!hashes.insert(k.sha256).second) return "key '" + k.name + "' repeats a hash" + at(n);
+      if (!names.insert(k.name).second) return "two keys are named '" + k.name + "'" + files::at(n);
+      if (!hashes.insert(k.sha256).second)
+        return "key '" + k.name + "' repeats a hash" + files::at(n);
       file.keys.push_back(std::move(k));
     }
   }
@@ -166,27 +154,14 @@ std::string renderKeyFile(const KeyFile& file) {
 }
 
 std::optional<std::string> readKeyFile(const std::string& path, KeyFile& out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path;
-  std::stringstream text;
-  text << in.rdbuf();
-  if (auto err = parseKeyFile(text.str(), out)) return path + ": " + *err;
+  std::string text;
+  if (auto err = files::read(path, text)) return err;
+  if (auto err = parseKeyFile(text, out)) return path + ": " + *err;
   return std::nullopt;
 }
 
 std::optional<std::string> writeKeyFile(const std::string& path, const KeyFile& file) {
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot write " + tmp;
-  std::string text = renderKeyFile(file);
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = fsync(fd) == 0 && ok;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return "cannot write " + path;
-  }
-  return std::nullopt;
+  return files::writeAtomically(path, renderKeyFile(file), 0600);
 }
 
 KeyRing::KeyRing(const KeyFile& file) {

@@ -1,12 +1,11 @@
 #include "sb/auth/curve_keys.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
+#include "auth_files.h"
+
 #include <unistd.h>
 #include <zmq.h>
 
 #include <ctime>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -30,20 +29,6 @@ std::optional<std::string> zplValue(const std::string& text, const std::string& 
     size_t close = line.find(line[open], open + 1);
     if (close == std::string::npos) continue;
     return line.substr(open + 1, close - open - 1);
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> writeFile(const std::string& path, const std::string& text,
-                                     mode_t mode) {
-  std::string tmp = path + ".tmp" + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return "cannot write " + path;
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    return "cannot write " + path;
   }
   return std::nullopt;
 }
@@ -102,21 +87,20 @@ std::string curveKeyText(std::string_view binary32) {
 std::optional<std::string> writeCurveCertificate(const std::string& dir, const std::string& name,
                                                  const CurveKeyPair& pair) {
   std::string base = dir + "/" + name + ".key";
-  if (auto err = writeFile(base + "_secret", certificate(name, pair, true), 0600)) return err;
-  return writeFile(base, certificate(name, pair, false), 0644);
+  if (auto err = files::writeAtomically(base + "_secret", certificate(name, pair, true), 0600))
+    return err;
+  return files::writeAtomically(base, certificate(name, pair, false), 0644);
 }
 
 std::optional<std::string> readCurveCertificate(const std::string& path, bool need_secret,
                                                 CurveKeyPair& out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path;
-  std::stringstream text;
-  text << in.rdbuf();
-  auto pub = zplValue(text.str(), "public-key");
+  std::string text;
+  if (auto err = files::read(path, text)) return err;
+  auto pub = zplValue(text, "public-key");
   if (!pub || !validCurveKey(*pub)) {
     return path + ": no valid public-key (a CURVE certificate: sbctl keygen)";
   }
-  auto sec = zplValue(text.str(), "secret-key");
+  auto sec = zplValue(text, "secret-key");
   if (need_secret && (!sec || !validCurveKey(*sec))) {
     return path + ": no valid secret-key (give the NAME.key_secret file)";
   }

@@ -1,21 +1,16 @@
 #include "sb/auth/curve_peers.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <toml++/toml.h>
 
+#include "auth_files.h"
 #include "sb/auth/curve_keys.h"
 
 namespace sb::auth {
 
 namespace {
-
-std::string at(const toml::node& n) {
-  return " (line " + std::to_string(n.source().begin.line) + ")";
-}
 
 std::optional<std::string> readPeer(const toml::table& t, const std::string& where,
                                     const std::string& base_dir, CurvePeer& p) {
@@ -26,27 +21,29 @@ std::optional<std::string> readPeer(const toml::table& t, const std::string& whe
     here += "." + f;
     if (f == "name" || f == "key" || f == "key_file") {
       auto v = node.value<std::string>();
-      if (!node.is_string() || !v || v->empty()) return here + ": must be a string" + at(node);
+      if (!node.is_string() || !v || v->empty())
+        return here + ": must be a string" + files::at(node);
       (f == "name" ? p.name : f == "key" ? key : key_file) = *v;
     } else if (f == "services" && p.role == PeerRole::kWorker) {
       const toml::array* a = node.as_array();
-      if (!a) return here + ": must be an array of service names" + at(node);
+      if (!a) return here + ": must be an array of service names" + files::at(node);
       for (const toml::node& s : *a) {
         auto v = s.value<std::string>();
-        if (!s.is_string() || !v || v->empty()) return here + ": must hold strings" + at(s);
+        if (!s.is_string() || !v || v->empty()) return here + ": must hold strings" + files::at(s);
         p.services.push_back(*v);
       }
     } else {
-      return here + ": unknown field" + at(node);
+      return here + ": unknown field" + files::at(node);
     }
   }
-  if (p.name.empty()) return where + ": has no name" + at(t);
+  if (p.name.empty()) return where + ": has no name" + files::at(t);
   if (key.empty() == key_file.empty()) {
-    return where + " (" + p.name + "): give either key or key_file" + at(t);
+    return where + " (" + p.name + "): give either key or key_file" + files::at(t);
   }
   if (!key.empty()) {
     if (!validCurveKey(key)) {
-      return where + " (" + p.name + "): key must be 40 Z85 characters (a public key)" + at(t);
+      return where + " (" + p.name + "): key must be 40 Z85 characters (a public key)" +
+             files::at(t);
     }
     p.public_key = key;
     return std::nullopt;
@@ -54,7 +51,7 @@ std::optional<std::string> readPeer(const toml::table& t, const std::string& whe
   std::string path = key_file[0] == '/' ? key_file : base_dir + "/" + key_file;
   CurveKeyPair pair;
   if (auto err = readCurveCertificate(path, false, pair)) {
-    return where + " (" + p.name + "): " + *err + at(t);
+    return where + " (" + p.name + "): " + *err + files::at(t);
   }
   p.public_key = pair.public_key;
   return std::nullopt;
@@ -79,17 +76,13 @@ size_t CurvePeers::size(PeerRole role) const {
 std::optional<std::string> parseCurvePeers(std::string_view text, const std::string& base_dir,
                                            CurvePeers& out) {
   toml::table root;
-  try {
-    root = toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    return std::string(e.description()) + " (line " + std::to_string(e.source().begin.line) + ")";
-  }
+  if (auto err = files::parseToml(text, root)) return err;
   CurvePeers peers;
   std::set<std::string> names;
   for (auto&& [table, node] : root) {
     std::string role(table.str());
     if (role != "client" && role != "worker") {
-      return "unknown table '" + role + "' (only [[client]] and [[worker]])" + at(node);
+      return "unknown table '" + role + "' (only [[client]] and [[worker]])" + files::at(node);
     }
     auto notTables = [&role](const toml::node& n) {
       std::string m = "'";
@@ -97,7 +90,7 @@ std::optional<std::string> parseCurvePeers(std::string_view text, const std::str
       m += "' must be an array of tables ([[";
       m += role;
       m += "]])";
-      return m + at(n);
+      return m + files::at(n);
     };
     const toml::array* list = node.as_array();
     if (!list) return notTables(node);
@@ -111,14 +104,14 @@ std::optional<std::string> parseCurvePeers(std::string_view text, const std::str
         return err;
       }
       if (!names.insert(role + "/" + p.name).second) {
-        return "two " + role + "s are named '" + p.name + "'" + at(n);
+        return "two " + role + "s are named '" + p.name + "'" + files::at(n);
       }
       auto& index = p.role == PeerRole::kClient ? peers.clients_ : peers.workers_;
       if (!index.emplace(p.public_key, peers.peers_.size()).second) {
         std::string m = role;
         m += " '" + p.name + "' repeats the key of another ";
         m += role;
-        return m + at(n);
+        return m + files::at(n);
       }
       peers.peers_.push_back(std::move(p));
     }
@@ -128,13 +121,11 @@ std::optional<std::string> parseCurvePeers(std::string_view text, const std::str
 }
 
 std::optional<std::string> readCurvePeers(const std::string& path, CurvePeers& out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path;
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string text;
+  if (auto err = files::read(path, text)) return err;
   size_t slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
-  if (auto err = parseCurvePeers(text.str(), dir, out)) return path + ": " + *err;
+  if (auto err = parseCurvePeers(text, dir, out)) return path + ": " + *err;
   return std::nullopt;
 }
 

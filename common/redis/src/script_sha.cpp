@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "sb/core/hex.h"
+
 namespace sb::redis {
 
 std::string scriptSha1(std::string_view script) {
@@ -12,14 +14,7 @@ std::string scriptSha1(std::string_view script) {
   if (EVP_Digest(script.data(), script.size(), out, &len, EVP_sha1(), nullptr) != 1) {
     throw std::runtime_error("SHA-1 failed");
   }
-  static const char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(size_t{len} * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    hex += kHex[out[i] >> 4];
-    hex += kHex[out[i] & 15];
-  }
-  return hex;
+  return lowerHex(out, len);
 }
 
 }  // namespace sb::redis
