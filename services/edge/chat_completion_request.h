@@ -15,7 +15,8 @@ namespace sb::edge {
 std::optional<HttpError> parseChatCompletion(std::string_view content_type, std::string_view body,
                                              std::string_view session_id, ChatCall::Request& out);
 
-// Session ids as the session service takes them: 1-128 of A-Z a-z 0-9 . _ : -
+// Session ids as clients may send them: 1-128 of A-Z a-z 0-9 . _ : - (the session service
+// takes up to 256 and `@`, room for the key name the edge puts in front)
 bool validSessionId(std::string_view id);
 
 }  // namespace sb::edge

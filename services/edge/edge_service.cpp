@@ -246,6 +246,9 @@ void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Heade
   if (key && !key->allows(req.model)) {
     return sendError(ex, headers, modelNotAllowed(req.model, key->name));
   }
+  // Each key has its own sessions: two keys sending the same X-Session-Id never see each
+  // other's history (a key's name cannot hold ':', so the stored id is unambiguous).
+  if (key && !req.session.empty()) req.session = key->name + ":" + req.session;
   std::string model_name = req.model;
   models_.check(model_name,
                 [this, ex, headers, request_id, key, req = std::move(req)](bool served) mutable {

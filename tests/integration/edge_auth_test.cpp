@@ -32,6 +32,7 @@ class EdgeAuth : public ::testing::Test {
     makeKey("shared", {"--rpm", "4"});
     makeKey("tokens", {"--tpm", "20"});
     makeKey("conc", {"--concurrent", "1"});
+    makeKey("ann@example.org", {});
     admin_a_ = freePort();
     a_ = startEdge({"--admin-http", "127.0.0.1:" + std::to_string(admin_a_)}, port_a_);
     b_ = startEdge({"--rate-limit-on-error", "refuse", "--admin-http",
@@ -101,7 +102,7 @@ TEST_F(EdgeAuth, AMissingOrWrongKeyIsTheSdksAuthenticationErrorAndProbesNeedNone
   std::string metrics = httpGet(admin_a_, "/metrics").body;
   EXPECT_NE(metrics.find("sb_edge_auth_failures_total{reason=\"missing\"} 3"), std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("sb_edge_api_keys 7"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sb_edge_api_keys 8"), std::string::npos) << metrics;
   // The access log names the key's holder, never the key.
   EXPECT_NE(a_.log().find("status=200 key=open "), std::string::npos) << a_.log();
   for (const auto& [name, key] : keys_) {
@@ -131,6 +132,22 @@ TEST_F(EdgeAuth, ConcurrentRequestsAreLeasedAndFreedWhenTheClientLeaves) {
   ASSERT_EQ(node("concurrentRequests"), 0) << logs();
   // Nothing is left holding the key's place in Redis.
   EXPECT_EQ(redisCommand(redis_.port(), {"ZCARD", "sb:rl:{conc}:live"}), "0");
+}
+
+TEST_F(EdgeAuth, EachKeyHasItsOwnSessions) {
+  auto session =
+      Process::start("sb-session", {"--router", bus_.backend(), "--redis", redis_.url()});
+  ASSERT_TRUE(session.awaitReady(10s)) << session.log();
+  ASSERT_EQ(node("sessionsBelongToTheirKey"), 0) << logs();
+  // Three turns under "open", one under "ann@example.org", all with X-Session-Id "chat-1":
+  // two conversations, each holding only its own key's turns (a user message and an answer
+  // per turn), and none under the bare id.
+  auto messages = [&](const std::string& id) {
+    return redisCommand(redis_.port(), {"LLEN", "sb:session:{" + id + "}:msgs"});
+  };
+  EXPECT_EQ(messages("open:chat-1"), "6");
+  EXPECT_EQ(messages("ann@example.org:chat-1"), "2");
+  EXPECT_EQ(messages("chat-1"), "0");
 }
 
 TEST_F(EdgeAuth, SighupReloadsTheKeysWithoutCuttingWhatRuns) {

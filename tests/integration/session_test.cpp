@@ -236,7 +236,7 @@ TEST_F(SessionTest, BadRequestsGetInvalidArgument) {
       {"get", json::array({1, 2})},
       {"get", {{"nope", 1}}},
       {"get", {{"id", "has{brace}"}}},
-      {"get", {{"id", std::string(200, 'a')}}},
+      {"get", {{"id", std::string(257, 'a')}}},
       {"get", {{"id", 42}}},
       {"get", {{"id", "ok"}, {"last", -1}}},
       {"get", {{"id", "ok"}, {"last", 5}, {"start", 0}}},

@@ -217,6 +217,21 @@ const checks = {
     await chat(client(fresh));
   },
 
+  async sessionsBelongToTheirKey() {
+    // The same X-Session-Id under two keys: the second key's first turn starts empty, and
+    // the first key's history never grows with it.
+    const headers = { 'X-Session-Id': 'chat-1' };
+    const turn = (c) => c.chat.completions.create(
+      { model: 'demo', messages: user, max_tokens: 2 }, { headers });
+    const open = client(env.KEY_OPEN), ann = client(env['KEY_ANN@EXAMPLE.ORG']);
+    const first = await turn(open);
+    const second = await turn(open);
+    assert.ok(second.usage.prompt_tokens > first.usage.prompt_tokens);  // the history went along
+    const other = await turn(ann);
+    assert.equal(other.usage.prompt_tokens, first.usage.prompt_tokens);  // none went along here
+    await turn(open);
+  },
+
   async redisDown() {
     // Edge A lets requests through when Redis cannot be asked; edge B refuses them.
     const { data } = await chat(client(env.KEY_RPM));
