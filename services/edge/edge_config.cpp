@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <ctime>
+
 #include "edge_service.h"
 #include "sb/admin/admin_plane.h"
 #include "sb/admin/redis_check.h"
@@ -88,6 +90,16 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   app.add_option("--api-keys", c.api_keys,
                  "API key file (sbctl key create); reloaded on SIGHUP. None: the API is open to "
                  "anyone who reaches it");
+  http::TlsOptions tls;
+  app.add_option("--tls-cert", tls.cert_file,
+                 "PEM certificate (then any intermediates): serve HTTPS instead of HTTP; "
+                 "reloaded with --tls-key on SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", tls.key_file, "PEM private key of --tls-cert (unencrypted)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-priorities", tls.priorities,
+                 "GnuTLS priority string: the TLS versions and ciphers offered")
+      ->capture_default_str();
   CurveFlags curve;
   addCurveClientOptions(app, curve);
   redis::RedisFlags rf;
@@ -123,6 +135,11 @@ std::optional<int> parseEdgeConfig(int argc, char** argv, EdgeConfig& c) {
   c.edge.retry_after = Millis(retry_ms);
   c.edge.drain_timeout = Millis(drain_ms);
   c.edge.access_log = !no_access_log;
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    std::fprintf(stderr, "sb-edge: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+  if (!tls.cert_file.empty()) c.http.tls = tls;
   if (auto err = loadCurveClient(curve, c.curve)) {
     std::fprintf(stderr, "sb-edge: %s\n", err->c_str());
     return 2;
@@ -155,6 +172,39 @@ std::optional<std::string> loadKeys(const EdgeConfig& c,
   return std::nullopt;
 }
 
+void reloadKeys(const EdgeConfig& c, EdgeService& service) {
+  std::shared_ptr<const auth::KeyRing> fresh;
+  if (auto err = loadKeys(c, fresh)) {
+    spdlog::error("API keys not reloaded, the previous ones stay: {}", *err);
+    service.keysReloaded(false);
+    return;
+  }
+  spdlog::info("API keys reloaded: {} from {}", fresh->size(), c.api_keys);
+  service.setKeys(std::move(fresh));
+  service.keysReloaded(true);
+}
+
+void logCertificate(const char* what, const std::string& file, int64_t not_after) {
+  int64_t left = not_after - static_cast<int64_t>(std::time(nullptr));
+  if (left <= 0) {
+    spdlog::warn("{} {} has expired: clients will refuse it", what, file);
+  } else {
+    spdlog::info("{} {}: expires in {} days", what, file, left / 86400);
+  }
+}
+
+void reloadTls(const EdgeConfig& c, http::HttpServer& server, EdgeService& service) {
+  if (auto err = server.reloadTls()) {
+    spdlog::error("TLS certificate not reloaded, the previous one stays: {}", *err);
+    service.tlsReloaded(false);
+    return;
+  }
+  int64_t expiry = server.tlsNotAfter().value_or(0);
+  logCertificate("TLS certificate reloaded:", c.http.tls->cert_file, expiry);
+  service.tlsCertificate(expiry);
+  service.tlsReloaded(true);
+}
+
 }  // namespace
 
 int runEdge(EdgeConfig& c) {
@@ -171,7 +221,6 @@ int runEdge(EdgeConfig& c) {
     limiter.emplace(loop, *redis, c.limits);
   }
   EdgeService service(loop, bus, c.edge, limiter ? &*limiter : nullptr);
-  LoopHandle reload;
   if (!c.api_keys.empty()) {
     std::shared_ptr<const auth::KeyRing> keys;
     if (auto err = loadKeys(c, keys)) {
@@ -180,17 +229,6 @@ int runEdge(EdgeConfig& c) {
     }
     spdlog::info("API keys: {} from {}", keys->size(), c.api_keys);
     service.setKeys(std::move(keys));
-    reload = onReloadSignal(loop, [&] {
-      std::shared_ptr<const auth::KeyRing> fresh;
-      if (auto err = loadKeys(c, fresh)) {
-        spdlog::error("API keys not reloaded, the previous ones stay: {}", *err);
-        service.keysReloaded(false);
-        return;
-      }
-      spdlog::info("API keys reloaded: {} from {}", fresh->size(), c.api_keys);
-      service.setKeys(std::move(fresh));
-      service.keysReloaded(true);
-    });
   } else {
     spdlog::warn("no --api-keys: the API is open to anyone who can reach {}:{}", c.http.host,
                  c.http.port);
@@ -201,6 +239,16 @@ int runEdge(EdgeConfig& c) {
     spdlog::error("{}", *err);
     return 1;
   }
+  if (auto expiry = server.tlsNotAfter()) {
+    logCertificate("TLS certificate", c.http.tls->cert_file, *expiry);
+    service.tlsCertificate(*expiry);
+  }
+  // SIGHUP: the key file and the TLS files again; what fails to load leaves what is in force.
+  LoopHandle reload = onReloadSignal(loop, [&] {
+    if (c.api_keys.empty() && !server.tls()) spdlog::info("SIGHUP: no key or TLS files to reload");
+    if (!c.api_keys.empty()) reloadKeys(c, service);
+    if (server.tls()) reloadTls(c, server, service);
+  });
   service.start();
   admin::AdminPlane admin(loop, c.common);
   admin.addMetrics([&service] { return service.metricsText(); });
@@ -218,8 +266,9 @@ int runEdge(EdgeConfig& c) {
     return admin::Check{ok, (ok ? "answers at " : "does not answer at ") + routers};
   });
   if (!admin.start()) return 1;
-  spdlog::info("edge listening on http://{}:{} (OpenAI base URL http://{}:{}/v1), router {}",
-               c.http.host, server.port(), c.http.host, server.port(), routers);
+  const char* scheme = server.tls() ? "https" : "http";
+  spdlog::info("edge listening on {}://{}:{} (OpenAI base URL {}://{}:{}/v1), router {}", scheme,
+               c.http.host, server.port(), scheme, c.http.host, server.port(), routers);
   // SIGTERM: stop listening, let requests in flight finish (up to --drain-timeout-ms), then
   // exit; a second signal stops at once.
   LoopHandle drain_deadline;

@@ -364,6 +364,21 @@ void EdgeService::keysReloaded(bool ok) {
       .inc();
 }
 
+void EdgeService::tlsCertificate(int64_t not_after) {
+  metrics_.registry()
+      .gauge("sb_edge_tls_certificate_expiry_timestamp_seconds",
+             "When the TLS certificate served to new connections expires (its notAfter)")
+      .set(static_cast<double>(not_after));
+}
+
+void EdgeService::tlsReloaded(bool ok) {
+  metrics_.registry()
+      .counter("sb_edge_tls_reloads_total",
+               "Reloads of the TLS certificate and key files (SIGHUP), by result",
+               {{"result", ok ? "ok" : "error"}})
+      .inc();
+}
+
 std::string EdgeService::metricsText() {
   auto& m = metrics_.registry();
   m.gauge("sb_edge_inflight_requests", "Chat completions and embeddings requests in flight")

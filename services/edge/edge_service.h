@@ -36,6 +36,9 @@ class EdgeService {
   void setKeys(std::shared_ptr<const auth::KeyRing> keys) { keys_ = std::move(keys); }
   // Counts a reload of the key file (SIGHUP) that worked or did not.
   void keysReloaded(bool ok);
+  // The TLS certificate now served (its notAfter), and reloads of it that worked or did not.
+  void tlsCertificate(int64_t not_after);
+  void tlsReloaded(bool ok);
   void handle(const http::ExchangePtr& ex);
   std::string metricsText();
   // The router answered the latest model-list refresh.

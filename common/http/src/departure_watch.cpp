@@ -50,7 +50,11 @@ void DepartureWatch::onReadable() {
     if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
     std::function<void()> fn = std::move(it->second);
     unwatch(fd);
-    if (got > 0) continue;  // the peer sent more (a pipelined request): not a departure
+    // Data without the peer's end-of-stream is a pipelined request: not a departure. Over TLS
+    // a client that leaves sends its close_notify alert (data) and then its FIN, so a hang-up
+    // counts even when data came first (an HTTP client never half-closes and stays).
+    bool hung_up = (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
+    if (got > 0 && !hung_up) continue;
     loop_.guarded("http departure", fn);
   }
 }

@@ -12,8 +12,8 @@ namespace sb::http {
 // however many sockets are watched (thousands of suspended streams), and adding or dropping a
 // socket is one epoll_ctl instead of a rebuild of the loop's list.
 //
-// A socket that turns readable with data instead (a pipelined request) is dropped from the
-// watch without a call: its owner reads it. Callbacks are moved out before they run, so one
+// A socket that turns readable with data and no hang-up (a pipelined request) is dropped from
+// the watch without a call: its owner reads it. Callbacks are moved out before they run, so one
 // may watch or unwatch any socket, itself included.
 class DepartureWatch {
  public:

@@ -1,6 +1,8 @@
 #include "sb/http/http_server.h"
 
 #include "departure_watch.h"
+#include "tls_credentials.h"
+#include "tls_generations.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -137,17 +139,41 @@ struct ServerGlue {
     });
   }
 
-  static void connection(void* cls, MHD_Connection* c, void**, MHD_ConnectionNotificationCode toe) {
+  static void connection(void* cls, MHD_Connection* c, void** socket_context,
+                         MHD_ConnectionNotificationCode toe) {
     auto* s = static_cast<HttpServer*>(cls);
     s->loop_.guarded("http connection", [&] {
       if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        s->conns_.erase(c);
+        auto it = s->conns_.find(c);
+        if (it == s->conns_.end()) return;
+        if (s->tls_) s->tls_->closed(it->second.tls_generation);
+        s->conns_.erase(it);
         return;
       }
+      *socket_context = s;  // (how the certificate callback finds its server)
       const MHD_ConnectionInfo* info =
           MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-      s->conns_[c] = {info ? info->connect_fd : -1, s->loop_.now(), false};
+      s->conns_[c] = {info ? info->connect_fd : -1, s->loop_.now(), false,
+                      s->tls_ ? s->tls_->opened() : 0};
     });
+  }
+
+  // GnuTLS asks which certificate to present (in the handshake, inside MHD_run). It has no
+  // closure argument: libmicrohttpd makes the connection the session's pointer, and the
+  // connection's socket context is its server.
+  static int certificate(gnutls_session_t session, const gnutls_datum_t*, int,
+                         const gnutls_pk_algorithm_t*, int, gnutls_pcert_st** chain,
+                         unsigned* length, gnutls_privkey_t* key) {
+    auto* c = static_cast<MHD_Connection*>(gnutls_session_get_ptr(session));
+    const MHD_ConnectionInfo* info =
+        c ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : nullptr;
+    auto* s = info ? static_cast<HttpServer*>(info->socket_context) : nullptr;
+    if (!s || !s->tls_) return -1;  // (the handshake fails)
+    const TlsCredentials& now = s->tls_->current();
+    *chain = now.chain();
+    *length = now.chainLength();
+    *key = now.key();
+    return 0;
   }
 
   static ssize_t read(void* cls, uint64_t, char* buf, size_t max) {
@@ -273,6 +299,36 @@ HttpServer::~HttpServer() {
   live_.clear();
 }
 
+std::optional<std::string> HttpServer::reloadTls() {
+  if (!options_.tls || !tls_) return "this listener has no TLS";
+  std::string error;
+  auto fresh = TlsCredentials::load(options_.tls->cert_file, options_.tls->key_file, error);
+  if (!fresh) return error;
+  tls_->replace(std::move(fresh));
+  return std::nullopt;
+}
+
+std::optional<int64_t> HttpServer::tlsNotAfter() const {
+  if (!tls_) return std::nullopt;
+  return tls_->current().notAfter();
+}
+
+std::optional<std::string> HttpServer::loadTls() {
+  std::string error;
+  auto first = TlsCredentials::load(options_.tls->cert_file, options_.tls->key_file, error);
+  if (!first) return error;
+  gnutls_priority_t check = nullptr;
+  const char* bad = nullptr;
+  int rc = gnutls_priority_init(&check, options_.tls->priorities.c_str(), &bad);
+  if (rc < 0) {
+    return "TLS priorities '" + options_.tls->priorities +
+           "' not understood by GnuTLS at: " + (bad ? bad : "?");
+  }
+  gnutls_priority_deinit(check);
+  tls_ = std::make_unique<TlsGenerations<TlsCredentials>>(std::move(first));
+  return std::nullopt;
+}
+
 std::optional<std::string> HttpServer::start() {
   // Each connection is a descriptor: let the process have as many as the hard limit allows.
   rlimit lim{};
@@ -293,13 +349,24 @@ std::optional<std::string> HttpServer::start() {
   freeaddrinfo(found);
   unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                    (v6 ? MHD_USE_IPv6 : 0);
+  std::vector<MHD_OptionItem> tls_items;
+  if (options_.tls) {
+    if (auto err = loadTls()) return err;
+    flags |= MHD_USE_TLS;
+    // (Options taking one pointer carry it in ptr_value.)
+    tls_items.push_back(
+        {MHD_OPTION_HTTPS_CERT_CALLBACK, 0, reinterpret_cast<void*>(&ServerGlue::certificate)});
+    tls_items.push_back(
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(options_.tls->priorities.c_str())});
+  }
+  tls_items.push_back({MHD_OPTION_END, 0, nullptr});
   MHD_Daemon* d = MHD_start_daemon(
       flags, options_.port, nullptr, nullptr, &ServerGlue::access, this, MHD_OPTION_SOCK_ADDR,
       reinterpret_cast<sockaddr*>(&addr), MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, options_.max_header, MHD_OPTION_CONNECTION_TIMEOUT,
       options_.idle_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, &ServerGlue::completed, this,
       MHD_OPTION_NOTIFY_CONNECTION, &ServerGlue::connection, this, MHD_OPTION_EXTERNAL_LOGGER,
-      &ServerGlue::log, this, MHD_OPTION_END);
+      &ServerGlue::log, this, MHD_OPTION_ARRAY, tls_items.data(), MHD_OPTION_END);
   if (!d) return "cannot listen on " + options_.host + ":" + port + ": " + std::strerror(errno);
   daemon_ = d;
   const MHD_DaemonInfo* info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);

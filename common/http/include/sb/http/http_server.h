@@ -16,6 +16,16 @@
 
 namespace sb::http {
 
+// TLS on a listener (GnuTLS, through libmicrohttpd): PEM files, read at start and again on
+// reloadTls().
+struct TlsOptions {
+  std::string cert_file;  // the certificate, then any intermediates
+  std::string key_file;   // its private key (unencrypted)
+  // A GnuTLS priority string: TLS 1.2 and 1.3 with GnuTLS's default ciphers (Mozilla's
+  // "intermediate" profile allows the same versions).
+  std::string priorities = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";        // an IPv4 or IPv6 address ("0.0.0.0", "::")
   uint16_t port = 0;                     // 0: any free port (port() tells which)
@@ -29,6 +39,7 @@ struct ServerOptions {
   // Response bytes a stream may hold for a client that does not read them; beyond, the
   // client is treated as gone.
   size_t max_pending_output = size_t{1} << 20;
+  std::optional<TlsOptions> tls;  // unset: plain HTTP
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -102,6 +113,9 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // Bodies over `max_body` get 413, headers over `max_header` 431, and clients too slow to send
 // their headers are cut.
 class DepartureWatch;
+class TlsCredentials;
+template <class Credentials>
+class TlsGenerations;
 
 class HttpServer {
  public:
@@ -117,6 +131,13 @@ class HttpServer {
   uint16_t port() const { return port_; }
   size_t connections() const { return conns_.size(); }
   size_t requests() const { return live_.size(); }
+  bool tls() const { return options_.tls.has_value(); }
+
+  // Reads the TLS certificate and key files again: connections made from now on get the new
+  // ones, open connections keep theirs. On an error the ones in force stay.
+  std::optional<std::string> reloadTls();
+  // The served certificate's notAfter, in seconds since the epoch (nullopt without TLS).
+  std::optional<int64_t> tlsNotAfter() const;
 
   // Graceful stop (nginx's graceful quit): stops listening, closes connections idle between
   // requests, answers what arrives on open ones with `Connection: close`, and calls
@@ -130,6 +151,7 @@ class HttpServer {
     int fd = -1;
     TimePoint waiting_since{};  // start, or the end of the previous request
     bool in_request = false;
+    uint64_t tls_generation = 0;  // which certificates it may hold (TlsGenerations)
   };
   friend struct ServerGlue;  // libmicrohttpd's C callbacks (http_server.cpp)
   bool queue(Exchange& ex);
@@ -140,6 +162,7 @@ class HttpServer {
   void scheduleRun();
   void sweep();
   void checkDrained();
+  std::optional<std::string> loadTls();
 
   EventLoop& loop_;
   ServerOptions options_;
@@ -149,6 +172,7 @@ class HttpServer {
   std::unordered_map<void*, Conn> conns_;            // by MHD_Connection
   std::unordered_map<Exchange*, ExchangePtr> live_;  // requests not completed yet
   std::unique_ptr<DepartureWatch> departures_;       // suspended connections' sockets
+  std::unique_ptr<TlsGenerations<TlsCredentials>> tls_;
   bool draining_ = false;
   std::function<void()> on_drained_;
   LoopHandle epoll_watch_, timer_, run_soon_, sweep_timer_, drained_post_;
