@@ -26,8 +26,10 @@
 namespace sb::router {
 
 struct RouterOptions {
-  std::string clients = "tcp://*:5555";  // where clients connect (the "frontend")
-  std::string workers = "tcp://*:5556";  // where workers connect (the "backend")
+  // Loopback by default (plain TCP is for one host; other hosts need an explicit bind, and
+  // CURVE: PROTOCOL.md 1.1).
+  std::string clients = "tcp://127.0.0.1:5555";  // where clients connect (the "frontend")
+  std::string workers = "tcp://127.0.0.1:5556";  // where workers connect (the "backend")
   std::string policy = "least-conn";
   size_t queue_size = 1024;         // per service, while no worker is eligible
   Millis default_deadline{300000};  // for requests that carry none

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,13 @@ bool Supervisor::start() {
     control_.bind(options_.control);
   } catch (const zmq::error_t& e) {
     spdlog::error("cannot bind the control socket {}: {}", options_.control, e.what());
+    return false;
+  }
+  // Whoever can connect can stop the suite: only this user (whatever the umask made it).
+  const std::string ipc = "ipc://";
+  if (options_.control.rfind(ipc, 0) == 0 &&
+      ::chmod(options_.control.substr(ipc.size()).c_str(), 0600) != 0) {
+    spdlog::error("cannot restrict the control socket {} to its owner", options_.control);
     return false;
   }
   control_watch_ = loop_.addSocket(control_, [this] { onControl(); });

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <regex>
@@ -115,6 +116,10 @@ TEST_F(SbctlUp, StartsInOrderRestartsACrashScalesUnderLoadAndLeavesNothingBehind
       EXPECT_EQ(i["ready"], "ready") << i.dump();
     }
   }
+  // Only this user may command the suite.
+  struct stat control {};
+  ASSERT_EQ(stat(control_.c_str(), &control), 0);
+  EXPECT_EQ(control.st_mode & 0777, 0600u);
   // The children's lines reach sbctl's output, prefixed with their instance name.
   EXPECT_TRUE(std::regex_search(up_.log(), std::regex("\nrouter-1 +\\| .*clients on tcp://")))
       << up_.log();
