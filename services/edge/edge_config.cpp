@@ -229,15 +229,16 @@ int runEdge(EdgeConfig& c) {
     }
     spdlog::info("API keys: {} from {}", keys->size(), c.api_keys);
     service.setKeys(std::move(keys));
-  } else {
-    spdlog::warn("no --api-keys: the API is open to anyone who can reach {}:{}", c.http.host,
-                 c.http.port);
   }
   http::HttpServer server(loop, c.http,
                           [&service](const http::ExchangePtr& ex) { service.handle(ex); });
   if (auto err = server.start()) {
     spdlog::error("{}", *err);
     return 1;
+  }
+  if (c.api_keys.empty()) {
+    spdlog::warn("no --api-keys: the API is open to anyone who can reach {}:{}", c.http.host,
+                 server.port());
   }
   if (auto expiry = server.tlsNotAfter()) {
     logCertificate("TLS certificate", c.http.tls->cert_file, *expiry);
