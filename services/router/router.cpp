@@ -75,7 +75,7 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
         spdlog::warn(
             "PLAIN TCP ON {}: not loopback and no CURVE, so anyone who reaches it can register "
             "as a worker and read requests, or call any service. Use --curve-secret and "
-            "--curve-peers (PROTOCOL.md 1.1)",
+            "--curve-peers (docs/SECURITY.md, PROTOCOL.md 1.1)",
             ep);
       }
     }

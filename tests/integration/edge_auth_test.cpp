@@ -107,7 +107,10 @@ TEST_F(EdgeAuth, AMissingOrWrongKeyIsTheSdksAuthenticationErrorAndProbesNeedNone
   EXPECT_NE(a_.log().find("status=200 key=open "), std::string::npos) << a_.log();
   for (const auto& [name, key] : keys_) {
     EXPECT_EQ(a_.log().find(key), std::string::npos) << name << "'s key is in the log";
+    EXPECT_EQ(metrics.find(key), std::string::npos) << name << "'s key is in the metrics";
   }
+  // Metrics name a key by its name.
+  EXPECT_NE(metrics.find("sb_edge_key_tokens_total{key=\"open\"}"), std::string::npos) << metrics;
 }
 
 TEST_F(EdgeAuth, AKeyMayUseOnlyItsModels) { ASSERT_EQ(node("modelNotAllowed"), 0) << logs(); }

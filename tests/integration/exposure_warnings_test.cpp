@@ -12,8 +12,8 @@ using namespace std::chrono_literals;
 
 TEST(ExposureWarnings, AnOpenEdgeAndAnAdminListenerOnEveryInterfaceSaySo) {
   // Bound, never connected to: no traffic leaves loopback.
-  Process open = Process::start("sb-edge", {"--listen", "127.0.0.1:0", "--admin-http",
-                                            "0.0.0.0:0", "--router", "tcp://127.0.0.1:1"});
+  Process open = Process::start("sb-edge", {"--listen", "127.0.0.1:0", "--admin-http", "0.0.0.0:0",
+                                            "--router", "tcp://127.0.0.1:1"});
   auto port = open.awaitReady(10s);
   ASSERT_TRUE(port.has_value()) << open.log();
   EXPECT_NE(open.log().find("the API is open to anyone who can reach 127.0.0.1:" + *port),

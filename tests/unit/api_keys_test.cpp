@@ -1,9 +1,11 @@
 // The API key file and key ring: strict parsing (every mistake named with its line), a
 // round trip through the writer, generated keys, and lookup by hash.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <set>
 
+#include "process.h"
 #include "sb/auth/api_keys.h"
 
 namespace sb::auth {
@@ -63,6 +65,23 @@ TEST(ApiKeys, AFileRoundTripsThroughTheWriter) {
   KeyFile none;
   EXPECT_EQ(parseKeyFile(renderKeyFile(KeyFile{}), none), std::nullopt);
   EXPECT_TRUE(none.keys.empty());
+}
+
+TEST(ApiKeys, TheFileIsWrittenWholeAndForItsOwnerOnly) {
+  std::string path = test::tempDir() + "/keys.toml";
+  KeyFile f;
+  ApiKey a;
+  a.name = "alice";
+  a.sha256 = hashApiKey("one");
+  f.keys = {a};
+  ASSERT_EQ(writeKeyFile(path, f), std::nullopt);
+  struct stat st {};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  KeyFile back;
+  ASSERT_EQ(readKeyFile(path, back), std::nullopt);
+  ASSERT_EQ(back.keys.size(), 1u);
+  EXPECT_EQ(back.keys[0].sha256, a.sha256);
 }
 
 TEST(ApiKeys, EveryMistakeIsRefusedWithItsLine) {

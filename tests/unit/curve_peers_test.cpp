@@ -1,6 +1,7 @@
 // CURVE key files (czmq's certificate format) and the router's allow-list: strict parsing,
 // keys by role, services per worker key.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 
@@ -17,6 +18,13 @@ TEST(CurveKeys, ACertificateRoundTripsAndItsHalvesMustMatch) {
   ASSERT_TRUE(validCurveKey(pair.public_key));
   ASSERT_TRUE(validCurveKey(pair.secret_key));
   ASSERT_EQ(writeCurveCertificate(dir, "unit", pair), std::nullopt);
+  // The secret is for its owner only; the public half is for everyone.
+  struct stat secret {
+  }, pub_file{};
+  ASSERT_EQ(stat((dir + "/unit.key_secret").c_str(), &secret), 0);
+  ASSERT_EQ(stat((dir + "/unit.key").c_str(), &pub_file), 0);
+  EXPECT_EQ(secret.st_mode & 0777, 0600u);
+  EXPECT_NE(pub_file.st_mode & 0044, 0u);
   CurveKeyPair back;
   ASSERT_EQ(readCurveCertificate(dir + "/unit.key_secret", true, back), std::nullopt);
   EXPECT_EQ(back.public_key, pair.public_key);

@@ -27,6 +27,17 @@ function servedName() {
   });
 }
 
+// The TLS version a handshake limited to `opts` settles on, or the error that ended it.
+function negotiate(opts) {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port: Number(env.EDGE_PORT), ...opts }, () => {
+      resolve(s.getProtocol());
+      s.end();
+    });
+    s.on('error', (e) => resolve(`refused: ${e.code}`));
+  });
+}
+
 async function counted(result) {
   const text = await (await fetch(`${env.EDGE_ADMIN}/metrics`)).text();
   const m = text.match(new RegExp(`^sb_edge_tls_reloads_total\\{result="${result}"\\} (\\d+)`, 'm'));
@@ -68,6 +79,11 @@ const checks = {
       { model: 'demo', messages: user, max_tokens: 5, stream: true });
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     assert.ok(text.length > 0);
+    // TLS 1.3 and 1.2 only: a client that offers at most 1.1 (allowed on its side) is refused.
+    assert.equal(await negotiate({}), 'TLSv1.3');
+    assert.equal(await negotiate({ maxVersion: 'TLSv1.2' }), 'TLSv1.2');
+    assert.match(await negotiate({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1',
+                                   ciphers: 'DEFAULT@SECLEVEL=0' }), /^refused/);
     // Plain HTTP to the TLS port gets no HTTP answer at all: a connection error, not a reply.
     await assert.rejects(sdk(env.EDGE.replace('https:', 'http:')).models.list(),
                          OpenAI.APIConnectionError);
