@@ -208,6 +208,13 @@ void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& heade
 void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& headers,
                              const std::string& id, const std::vector<json>& chat,
                              const std::vector<json>& embed, const KeyPtr& key) {
+  if (ex->closed()) return;
+  if (!id.empty() && key && !key->allows(id)) {
+    // As OpenAI answers it: the same 404 whether or not the model exists.
+    return sendError(ex, headers,
+                     {404, "The model '" + id + "' does not exist or this API key may not use it",
+                      "invalid_request_error", "model_not_found", "model"});
+  }
   json list = {{"object", "list"}, {"data", json::array()}};
   for (const auto* part : {&chat, &embed}) {
     for (const json& m : *part) {
@@ -217,7 +224,6 @@ void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& h
       if (!dup) list["data"].push_back(m);
     }
   }
-  if (ex->closed()) return;
   if (id.empty()) {
     sendJson(ex, 200, headers, list);
     return accessLog(ex, {});

@@ -41,9 +41,12 @@ HttpError fromStatus(const proto::Status& st) {
     case ErrorCode::kInvalidArgument:
       return {400, st.message, "invalid_request_error", "invalid_request", ""};
     case ErrorCode::kUnauthenticated:
-      return {401, st.message, "authentication_error", "invalid_api_key", ""};
     case ErrorCode::kPermissionDenied:
-      return {403, st.message, "permission_error", "permission_denied", ""};
+      // About this edge's own standing on the bus (its CURVE key taken out of a router's
+      // list), not about the caller's API key: an operator's problem, which the caller must
+      // not take for a fault of their key.
+      return {503, "This server may not reach its services at the moment (" + st.message + ")",
+              "server_error", "service_unavailable", ""};
     case ErrorCode::kNotFound:
       return {404, st.message, "invalid_request_error", "not_found", ""};
     case ErrorCode::kFailedPrecondition:

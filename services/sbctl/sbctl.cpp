@@ -104,6 +104,8 @@ int run(int argc, char** argv) {
   ctl::addSuiteCommands(app, suite);
   ctl::KeyArgs key_args;
   ctl::addKeyCommands(app, key_args);
+  // The common options (--router, --curve-*, --deadline-ms) may come after the subcommand too.
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->fallthrough();
 
   if (auto rc = parseCommandLine(app, argc, argv)) return *rc;
   if (auto rc = ctl::runSuiteCommand(suite)) return *rc;

@@ -135,6 +135,11 @@ TEST(Cli, SbctlWithNoRouterTimesOutWithAClearError) {
   auto r = runProgram("sbctl", {"--router", "tcp://127.0.0.1:1", "--deadline-ms", "200", "status"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("DEADLINE_EXCEEDED"), std::string::npos) << r.output;
+  // The common options may come after the subcommand too.
+  auto after = runProgram("sbctl", {"status", "--router", "tcp://127.0.0.1:1", "--deadline-ms",
+                                    "200", "--curve-secret", "/nonexistent"});
+  EXPECT_EQ(after.code, 2);
+  EXPECT_NE(after.output.find("CURVE needs both"), std::string::npos) << after.output;
 }
 
 }  // namespace

@@ -137,7 +137,9 @@ TEST(OpenAiErrors, BusCodesMapToTheStatusesTheSdksExpect) {
   EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kResourceExhausted, "x")).status, 429);
   EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kUnavailable, "x")).status, 503);
   EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kDeadlineExceeded, "x")).status, 504);
-  EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kPermissionDenied, "x")).status, 403);
+  // The bus refusing the edge itself is the server's problem, not the caller's key.
+  EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kPermissionDenied, "x")).status, 503);
+  EXPECT_EQ(edge::fromStatus(Status::error(ErrorCode::kUnauthenticated, "x")).status, 503);
   json body = edge::modelNotFound("m").body();
   EXPECT_EQ(body["error"]["code"], "model_not_found");
   EXPECT_EQ(body["error"]["param"], "model");

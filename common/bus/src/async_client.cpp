@@ -31,10 +31,9 @@ AsyncClient::AsyncClient(zmq::context_t& context, EventLoop& loop,
     auto link = std::make_unique<Link>();
     link->endpoint = routers[i];
     link->socket = client_frames::connectToRouter(context, routers[i], options_.curve);
-    if (options_.curve.enabled()) {
-      link->handshake = std::make_unique<HandshakeWatch>(context, loop_, link->socket, routers[i],
-                                                         options_.curve.public_key);
-    }
+    link->handshake = std::make_unique<HandshakeWatch>(
+        context, loop_, link->socket, routers[i],
+        options_.curve.enabled() ? options_.curve.public_key : std::string());
     link->watch = loop_.addSocket(link->socket, [this, i] { onReadable(i); });
     // The first heartbeat asks each router at once whether it takes requests.
     client_frames::sendControl(link->socket, header_buf_, Kind::kHeartbeat);

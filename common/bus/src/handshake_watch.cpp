@@ -24,14 +24,14 @@ HandshakeWatch::HandshakeWatch(zmq::context_t& context, EventLoop& loop, zmq::so
                                std::string endpoint, const std::string& public_key, Millis every)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
-      fingerprint_(auth::curveFingerprint(public_key)),
+      fingerprint_(public_key.empty() ? "" : auth::curveFingerprint(public_key)),
       every_(every),
       monitor_(context, zmq::socket_type::pair) {
   std::string at = monitorEndpoint();
   int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
   if (zmq_socket_monitor(socket.handle(), at.c_str(), events) != 0) {
-    spdlog::warn("cannot watch the CURVE handshakes with {}: {}", endpoint_, zmq_strerror(errno));
+    spdlog::warn("cannot watch the handshakes with {}: {}", endpoint_, zmq_strerror(errno));
     return;
   }
   monitor_.set(zmq::sockopt::linger, 0);
@@ -56,8 +56,7 @@ void HandshakeWatch::onEvent() {
 void HandshakeWatch::report(uint16_t event, uint32_t value) {
   if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
     if (failures_ > 0) {
-      spdlog::info("CURVE handshake with router {} succeeded after {} failure(s)", endpoint_,
-                   failures_);
+      spdlog::info("handshake with router {} succeeded after {} failure(s)", endpoint_, failures_);
     }
     failures_ = unlogged_ = 0;
     logged_once_ = false;
@@ -70,7 +69,19 @@ void HandshakeWatch::report(uint16_t event, uint32_t value) {
     return;
   }
   std::string also = unlogged_ ? " (" + std::to_string(unlogged_) + " more since the last)" : "";
-  if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+  bool plain = fingerprint_.empty();
+  if (plain && event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+      value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    spdlog::error(
+        "router {} asks for CURVE and this process has no keys: give it --curve-secret and "
+        "--curve-router-key (docs/SECURITY.md){}",
+        endpoint_, also);
+  } else if (plain) {
+    std::string why = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                          ? fmt::format("protocol error {:#x}", value)
+                          : std::string(zmq_strerror(static_cast<int>(value)));
+    spdlog::error("handshake with router {} failed ({}){}", endpoint_, why, also);
+  } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
     spdlog::error(
         "router {} refused our CURVE key {} (ZAP status {}): it is not in that router's "
         "allow-list for this role{}",

@@ -8,11 +8,12 @@
 
 namespace sb {
 
-// Watches the CURVE handshakes of a socket connected to a router (libzmq's socket monitor,
-// on the loop) and says in the log why they fail, naming the endpoint, at most once per
-// `every`: the router refused our key (not in its allow-list for our role), or the handshake
-// broke off (we hold the wrong router key, or the router speaks plain TCP). A success after
-// failures is logged too. Declare it after the socket it watches (it must go first).
+// Watches the handshakes of a socket connected to a router (libzmq's socket monitor, on the
+// loop) and says in the log why they fail, naming the endpoint, at most once per `every`: the
+// router refused our CURVE key (not in its allow-list for our role), the handshake broke off
+// (we hold the wrong router key, or the router speaks plain TCP), or, for a process without
+// keys (`public_key` empty), the router asks for CURVE. A success after failures is logged
+// too. Declare it after the socket it watches (it must go first).
 class HandshakeWatch {
  public:
   HandshakeWatch(zmq::context_t& context, EventLoop& loop, zmq::socket_t& socket,

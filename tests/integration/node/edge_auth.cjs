@@ -118,6 +118,13 @@ const checks = {
     const models = [];
     for await (const m of c.models.list()) models.push(m.id);
     assert.deepEqual(models, ['other']);  // a key lists what it may use
+    // and retrieves only that: another model is "not found", whether it exists or not.
+    assert.equal((await c.models.retrieve('other')).id, 'other');
+    for (const id of ['demo', 'no-such-model']) {
+      const missing = await refused(c.models.retrieve(id), OpenAI.NotFoundError);
+      assert.equal(missing.code, 'model_not_found');
+      assert.match(missing.message, /does not exist or this API key may not use it/);
+    }
   },
 
   async requestsPerMinuteAndTheSdksOwnRetry() {

@@ -111,7 +111,7 @@ using ExchangePtr = std::shared_ptr<Exchange>;
 // wait suspended while their handler works, so thousands of slow requests and open streams
 // cost a connection each and nothing more. Keep-alive and pipelining as MHD does them.
 // Bodies over `max_body` get 413, headers over `max_header` 431, and clients too slow to send
-// their headers are cut.
+// their headers are cut. With `tls`, HTTPS through MHD's GnuTLS, its certificate reloadable.
 class DepartureWatch;
 class TlsCredentials;
 template <class Credentials>
