@@ -30,10 +30,12 @@ AsyncClient::AsyncClient(zmq::context_t& context, EventLoop& loop,
   for (size_t i = 0; i < routers.size(); ++i) {
     auto link = std::make_unique<Link>();
     link->endpoint = routers[i];
-    link->socket = client_frames::connectToRouter(context, routers[i], options_.curve);
+    link->socket = client_frames::routerSocket(context, options_.curve);
+    // (Watched before it connects: a refused first handshake is over in a moment.)
     link->handshake = std::make_unique<HandshakeWatch>(
         context, loop_, link->socket, routers[i],
         options_.curve.enabled() ? options_.curve.public_key : std::string());
+    link->socket.connect(routers[i]);
     link->watch = loop_.addSocket(link->socket, [this, i] { onReadable(i); });
     // The first heartbeat asks each router at once whether it takes requests.
     client_frames::sendControl(link->socket, header_buf_, Kind::kHeartbeat);

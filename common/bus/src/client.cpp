@@ -9,7 +9,9 @@ using proto::Kind;
 
 Client::Client(zmq::context_t& context, const std::string& router, proto::Limits limits,
                const CurveClientKeys& curve)
-    : socket_(client_frames::connectToRouter(context, router, curve)), limits_(limits) {}
+    : socket_(client_frames::routerSocket(context, curve)), limits_(limits) {
+  socket_.connect(router);
+}
 
 uint64_t Client::send(std::string_view service, std::string_view op, std::string_view body,
                       const CallOptions& options) {

@@ -9,14 +9,12 @@ using proto::ErrorCode;
 using proto::Header;
 using proto::Kind;
 
-zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router,
-                              const CurveClientKeys& curve) {
+zmq::socket_t routerSocket(zmq::context_t& context, const CurveClientKeys& curve) {
   zmq::socket_t socket(context, zmq::socket_type::dealer);
   socket.set(zmq::sockopt::linger, 0);
   socket.set(zmq::sockopt::sndhwm, 100000);
   socket.set(zmq::sockopt::rcvhwm, 100000);
   applyCurveClient(socket, curve);
-  socket.connect(router);
   return socket;
 }
 

@@ -14,10 +14,9 @@
 // AsyncClient: requests and cancels out, request-scoped frames in.
 namespace sb::client_frames {
 
-// A DEALER connected to a router's client endpoint, with the link's socket options (and
-// CURVE when `curve` is enabled).
-zmq::socket_t connectToRouter(zmq::context_t& context, const std::string& router,
-                              const CurveClientKeys& curve);
+// A DEALER for a router's client endpoint, with the link's socket options (and CURVE when
+// `curve` is enabled); not connected yet, so a monitor can watch its first handshake.
+zmq::socket_t routerSocket(zmq::context_t& context, const CurveClientKeys& curve);
 // Sends [request header][body]; `buf` is scratch space for the header.
 void sendRequest(zmq::socket_ref socket, std::string& buf, uint64_t id, std::string_view service,
                  std::string_view op, std::string_view body, const CallOptions& options);

@@ -80,7 +80,12 @@ void HandshakeWatch::report(uint16_t event, uint32_t value) {
     std::string why = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                           ? fmt::format("protocol error {:#x}", value)
                           : std::string(zmq_strerror(static_cast<int>(value)));
-    spdlog::error("handshake with router {} failed ({}){}", endpoint_, why, also);
+    // (A router that asks for CURVE may also just close on us: the same hint. A warning: a
+    // router restarting mid-handshake looks the same.)
+    spdlog::warn(
+        "handshake with router {} failed ({}): if that router asks for CURVE, give this "
+        "process --curve-secret and --curve-router-key (docs/SECURITY.md){}",
+        endpoint_, why, also);
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
     spdlog::error(
         "router {} refused our CURVE key {} (ZAP status {}): it is not in that router's "

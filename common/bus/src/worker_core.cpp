@@ -55,10 +55,11 @@ void WorkerCore::connect(size_t idx) {
   link.socket->set(zmq::sockopt::reconnect_ivl, static_cast<int>(options_.reconnect_min.count()));
   link.socket->set(zmq::sockopt::reconnect_ivl_max,
                    static_cast<int>(options_.reconnect_max.count()));
-  link.socket->connect(link.endpoint);
+  // (Watched before it connects: a refused first handshake is over in a moment.)
   link.handshake = std::make_unique<HandshakeWatch>(
       context_, loop_, *link.socket, link.endpoint,
       options_.curve.enabled() ? options_.curve.public_key : std::string());
+  link.socket->connect(link.endpoint);
   // `this` is safe in every loop callback below: the handles are members of our links.
   link.watch = loop_.addSocket(*link.socket, [this, idx] { onReadable(idx); });
   link.state.connected(loop_.now());
