@@ -2,11 +2,13 @@
 // client with their own keys made by `sbctl keygen`. Round trips work encrypted; a worker
 // whose key is unknown, a client key used by a worker, a worker key announcing a service it
 // may not serve, and a worker holding the wrong router key are all kept out with a clear
-// line in the logs; the allow-list reloads on SIGHUP.
+// line in the logs; the allow-list reloads on SIGHUP; a secret key every user may read is
+// warned about.
 #include <gtest/gtest.h>
 
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -174,6 +176,21 @@ TEST_F(Curve, AWorkerHoldingTheWrongRouterKeySaysSoAndNeverJoins) {
   EXPECT_NE(w.log().find("is --curve-router-key that router's public key"), std::string::npos)
       << w.log();
   EXPECT_FALSE(bus_->hasWorker("lost-1"));
+}
+
+TEST_F(Curve, ASecretKeyEveryUserCanReadIsWarnedAbout) {
+  namespace fs = std::filesystem;
+  fs::copy_file(secret("echo"), secret("loose"));
+  fs::permissions(secret("loose"), fs::perms::others_read, fs::perm_options::add);
+  Process loose = echo("loose-1", "loose", pub("router"));
+  ASSERT_TRUE(loose.awaitReady(10s)) << loose.log();
+  EXPECT_NE(loose.log().find("holds a CURVE secret key and every user on this host can read it"),
+            std::string::npos)
+      << loose.log();
+  Process tight = echo("tight-1", "echo", pub("router"));  // sbctl keygen's 0600
+  ASSERT_TRUE(tight.awaitReady(10s)) << tight.log();
+  EXPECT_EQ(tight.log().find("every user on this host can read it"), std::string::npos)
+      << tight.log();
 }
 
 TEST_F(Curve, SighupReloadsTheAllowList) {

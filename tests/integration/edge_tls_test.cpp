@@ -119,7 +119,7 @@ TEST_F(EdgeTls, AClientThatLeavesAnEncryptedConnectionIsNoticedAtOnce) {
   EXPECT_NE(log.find("status=499", first + 1), std::string::npos) << log;
 }
 
-TEST_F(EdgeTls, ACertificateAndKeyThatDoNotMatchStopTheStartWithAClearError) {
+TEST_F(EdgeTls, AMismatchedPairStopsTheStartAndALooseKeyIsWarnedAbout) {
   auto bad =
       Process::start("sb-edge", {"--router", bus_.frontend(), "--listen", "127.0.0.1:0",
                                  "--tls-cert", dir_ + "/one.pem", "--tls-key", dir_ + "/two.key"});
@@ -127,6 +127,18 @@ TEST_F(EdgeTls, ACertificateAndKeyThatDoNotMatchStopTheStartWithAClearError) {
   EXPECT_NE(bad.log().find("two.key is not the private key of the certificate in"),
             std::string::npos)
       << bad.log();
+  // A key every user may read works, with a warning.
+  std::filesystem::copy_file(dir_ + "/one.key", dir_ + "/loose.key");
+  std::filesystem::permissions(dir_ + "/loose.key", std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  auto loose = Process::start("sb-edge",
+                              {"--router", bus_.frontend(), "--listen", "127.0.0.1:0", "--tls-cert",
+                               dir_ + "/one.pem", "--tls-key", dir_ + "/loose.key"});
+  ASSERT_TRUE(loose.awaitReady(10s)) << loose.log();
+  EXPECT_NE(loose.log().find("holds a TLS private key and every user on this host can read it"),
+            std::string::npos)
+      << loose.log();
+  EXPECT_EQ(edge_.log().find("every user on this host can read it"), std::string::npos);
   auto half = Process::start("sb-edge", {"--router", bus_.frontend(), "--listen", "127.0.0.1:0",
                                          "--tls-cert", dir_ + "/one.pem"});
   EXPECT_EQ(half.awaitExit(10s), 2);

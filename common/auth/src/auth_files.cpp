@@ -1,10 +1,13 @@
 #include "auth_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
+
+#include <spdlog/spdlog.h>
 
 namespace sb::auth::files {
 
@@ -43,6 +46,14 @@ std::optional<std::string> parseToml(std::string_view text, toml::table& out) {
     return std::string(e.description()) + " (line " + std::to_string(e.source().begin.line) + ")";
   }
   return std::nullopt;
+}
+
+void warnIfWorldReadable(const std::string& path, const char* what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    spdlog::warn("{} holds {} and every user on this host can read it: chmod o-r {}", path, what,
+                 path);
+  }
 }
 
 }  // namespace sb::auth::files

@@ -14,6 +14,9 @@ namespace sb::auth::files {
 
 // The whole file; "cannot read PATH" if it cannot be opened.
 std::optional<std::string> read(const std::string& path, std::string& out);
+// Logs a warning when every user on this host may read `path`, which holds a secret (ssh
+// refuses such keys; a warning, since a group-readable Kubernetes Secret is fine).
+void warnIfWorldReadable(const std::string& path, const char* what);
 // Through a temporary file (created with `mode`, synced) and rename: a reader sees the old
 // file or the new one, never half of one.
 std::optional<std::string> writeAtomically(const std::string& path, const std::string& text,

@@ -1,6 +1,9 @@
 #include "tls_credentials.h"
 
 #include <gnutls/x509.h>
+#include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <sstream>
@@ -100,6 +103,11 @@ std::shared_ptr<const TlsCredentials> TlsCredentials::load(const std::string& ce
     return nullptr;
   }
   c->not_after_ = expiryOf(c->chain_[0]);
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+    spdlog::warn("{} holds a TLS private key and every user on this host can read it: chmod o-r {}",
+                 key_file, key_file);
+  }
   return c;
 }
 
