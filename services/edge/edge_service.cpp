@@ -121,20 +121,25 @@ bool EdgeService::authenticate(const http::ExchangePtr& ex, const http::Headers&
 }
 
 void EdgeService::admit(const http::ExchangePtr& ex, http::Headers headers, const KeyPtr& key,
+                        const std::string& model,
                         std::function<void(http::Headers, const LeasePtr&)> go) {
   if (!key || !key->limited() || !limiter_) {
     return go(std::move(headers), std::make_shared<RateLimiter::Lease>());
   }
-  limiter_->admit(key, [this, ex, headers = std::move(headers), key, go = std::move(go)](
+  limiter_->admit(key, [this, ex, headers = std::move(headers), key, model, go = std::move(go)](
                            const Admission& a, RateLimiter::Lease lease) mutable {
     if (ex->closed()) return;  // (the lease, dropped, frees its place)
     addRateLimitHeaders(a, headers);
     if (a.allowed)
       return go(std::move(headers), std::make_shared<RateLimiter::Lease>(std::move(lease)));
+    CallSummary refused;
+    refused.model = model;
     if (!a.checked) {
       HttpError e{503, "The rate limiter cannot be reached; try again shortly", "server_error",
                   "rate_limiter_unavailable", ""};
-      return sendError(ex, std::move(headers), e);
+      addErrorHeaders(e, options_.retry_after, headers);
+      sendJson(ex, e.status, std::move(headers), e.body());
+      return accessLog(ex, refused);
     }
     metrics_.registry()
         .counter("sb_edge_rate_limited_total", "Requests refused by a key's limit (429)",
@@ -144,7 +149,7 @@ void EdgeService::admit(const http::ExchangePtr& ex, http::Headers headers, cons
     HttpError e = rateLimited(a, key->name);
     addErrorHeaders(e, std::max(wait, Millis(1)), headers);
     sendJson(ex, e.status, std::move(headers), e.body());
-    accessLog(ex, {});
+    accessLog(ex, refused);
   });
 }
 
@@ -260,7 +265,8 @@ void EdgeService::chatCompletions(const http::ExchangePtr& ex, const http::Heade
                 [this, ex, headers, request_id, key, req = std::move(req)](bool served) mutable {
                   if (ex->closed()) return;
                   if (!served) return sendError(ex, headers, modelNotFound(req.model));
-                  admit(ex, headers, key,
+                  std::string model = req.model;  // (before the lambda below takes req)
+                  admit(ex, headers, key, model,
                         [this, ex, request_id, req = std::move(req)](
                             http::Headers h, const LeasePtr& lease) mutable {
                           startChat(ex, std::move(h), request_id, std::move(req), lease);
@@ -306,9 +312,10 @@ void EdgeService::embeddings(const http::ExchangePtr& ex, const http::Headers& h
   embed_models_.check(model, [this, ex, headers, key, req = std::move(req)](bool served) {
     if (ex->closed()) return;
     if (!served) return sendError(ex, headers, modelNotFound(req.model, "embedding worker"));
-    admit(ex, headers, key, [this, ex, req](const http::Headers& h, const LeasePtr& lease) {
-      startEmbeddings(ex, h, req, lease);
-    });
+    admit(ex, headers, key, req.model,
+          [this, ex, req](const http::Headers& h, const LeasePtr& lease) {
+            startEmbeddings(ex, h, req, lease);
+          });
   });
 }
 

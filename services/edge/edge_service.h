@@ -50,7 +50,7 @@ class EdgeService {
   // Runs `go` once the key's limits let the request start (at once for a key without limits),
   // with the x-ratelimit-* headers added; answers 429 (or 503) itself otherwise.
   void admit(const http::ExchangePtr& ex, http::Headers headers, const KeyPtr& key,
-             std::function<void(http::Headers, const LeasePtr&)> go);
+             const std::string& model, std::function<void(http::Headers, const LeasePtr&)> go);
   void chatCompletions(const http::ExchangePtr& ex, const http::Headers& headers,
                        const std::string& request_id, const KeyPtr& key);
   void startChat(const http::ExchangePtr& ex, http::Headers headers, const std::string& request_id,

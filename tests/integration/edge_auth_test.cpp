@@ -121,6 +121,8 @@ TEST_F(EdgeAuth, OverItsRequestsPerMinuteA429ThatTheSdkWaitsOutByItself) {
   EXPECT_NE(metrics.find("sb_edge_rate_limited_total{key=\"rpm\",limit=\"requests\"} 2"),
             std::string::npos)
       << metrics;
+  // The refused requests' access-log lines name the model they asked for.
+  EXPECT_NE(a_.log().find("status=429 key=rpm model=demo "), std::string::npos) << a_.log();
 }
 
 TEST_F(EdgeAuth, TwoEdgesShareOneBudget) {
