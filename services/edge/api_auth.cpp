@@ -32,4 +32,9 @@ HttpError modelNotAllowed(const std::string& model, const std::string& key_name)
   return e;
 }
 
+HttpError modelHiddenFromKey(const std::string& model) {
+  return {404, "The model '" + model + "' does not exist or this API key may not use it",
+          "invalid_request_error", "model_not_found", "model"};
+}
+
 }  // namespace sb::edge

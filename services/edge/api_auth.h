@@ -18,5 +18,8 @@ HttpError missingKey();
 HttpError invalidKey();
 // 403 for a model the key may not use; a retry cannot fix it (x-should-retry: false).
 HttpError modelNotAllowed(const std::string& model, const std::string& key_name);
+// 404 for GET /v1/models/ID when the key may not use ID: as OpenAI answers it, the same
+// whether or not the model exists.
+HttpError modelHiddenFromKey(const std::string& model);
 
 }  // namespace sb::edge

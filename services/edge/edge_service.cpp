@@ -137,9 +137,7 @@ void EdgeService::admit(const http::ExchangePtr& ex, http::Headers headers, cons
     if (!a.checked) {
       HttpError e{503, "The rate limiter cannot be reached; try again shortly", "server_error",
                   "rate_limiter_unavailable", ""};
-      addErrorHeaders(e, options_.retry_after, headers);
-      sendJson(ex, e.status, std::move(headers), e.body());
-      return accessLog(ex, refused);
+      return sendError(ex, std::move(headers), e, refused);
     }
     metrics_.registry()
         .counter("sb_edge_rate_limited_total", "Requests refused by a key's limit (429)",
@@ -194,11 +192,11 @@ void EdgeService::sendJson(const http::ExchangePtr& ex, int status, http::Header
   ex->respond(status, headers, body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers,
-                            const HttpError& e) {
+void EdgeService::sendError(const http::ExchangePtr& ex, http::Headers headers, const HttpError& e,
+                            const CallSummary& summary) {
   addErrorHeaders(e, options_.retry_after, headers);
   sendJson(ex, e.status, std::move(headers), e.body());
-  accessLog(ex, {});
+  accessLog(ex, summary);
 }
 
 void EdgeService::models(const http::ExchangePtr& ex, const http::Headers& headers, std::string id,
@@ -214,12 +212,7 @@ void EdgeService::listModels(const http::ExchangePtr& ex, const http::Headers& h
                              const std::string& id, const std::vector<json>& chat,
                              const std::vector<json>& embed, const KeyPtr& key) {
   if (ex->closed()) return;
-  if (!id.empty() && key && !key->allows(id)) {
-    // As OpenAI answers it: the same 404 whether or not the model exists.
-    return sendError(ex, headers,
-                     {404, "The model '" + id + "' does not exist or this API key may not use it",
-                      "invalid_request_error", "model_not_found", "model"});
-  }
+  if (!id.empty() && key && !key->allows(id)) return sendError(ex, headers, modelHiddenFromKey(id));
   json list = {{"object", "list"}, {"data", json::array()}};
   for (const auto* part : {&chat, &embed}) {
     for (const json& m : *part) {

@@ -66,7 +66,9 @@ class EdgeService {
   // Answers an embeddings request; the tokens it used.
   int64_t embedded(const http::ExchangePtr& ex, http::Headers headers, const std::string& model,
                    size_t inputs, bool base64, const Incoming& in);
-  void sendError(const http::ExchangePtr& ex, http::Headers headers, const HttpError& e);
+  // The error, and its access-log line (`summary`: what is known of the request).
+  void sendError(const http::ExchangePtr& ex, http::Headers headers, const HttpError& e,
+                 const CallSummary& summary = {});
   void sendJson(const http::ExchangePtr& ex, int status, http::Headers headers,
                 const nlohmann::json& body);
   // Access-Control-* headers for the request's Origin, when it is allowed.

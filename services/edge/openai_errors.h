@@ -33,9 +33,10 @@ HttpError invalidRequest(std::string message, std::string param = "",
                          std::string code = "invalid_request");
 // `workers` names who would serve it ("inference worker", "embedding worker").
 HttpError modelNotFound(const std::string& model, const std::string& workers = "inference worker");
-// The HTTP status and type a bus error stands for: INVALID_ARGUMENT 400, UNAUTHENTICATED 401,
-// PERMISSION_DENIED 403, NOT_FOUND 404, FAILED_PRECONDITION 409, RESOURCE_EXHAUSTED 429,
-// CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, the rest 500.
+// The HTTP status and type a bus error stands for: INVALID_ARGUMENT 400, NOT_FOUND 404,
+// FAILED_PRECONDITION 409, RESOURCE_EXHAUSTED 429, CANCELLED 499, UNIMPLEMENTED 501, UNAVAILABLE
+// 503, DEADLINE_EXCEEDED 504, the rest 500; UNAUTHENTICATED and PERMISSION_DENIED 503 (they are
+// about the edge's own key on the bus).
 HttpError fromStatus(const proto::Status& status);
 
 }  // namespace sb::edge

@@ -84,11 +84,10 @@ Router::Router(zmq::context_t& context, EventLoop& loop, RouterOptions options)
 
 void Router::setPeers(std::shared_ptr<const auth::CurvePeers> peers) {
   if (!zap_) return;
-  zap_->setPeers(peers);
-  options_.peers = std::move(peers);
+  zap_->setPeers(std::move(peers));  // (the list in force is the ZAP handler's)
   std::vector<MemberId> gone;
   for (const auto& [id, w] : registry_.all()) {
-    const auth::CurvePeer* p = options_.peers->find(auth::PeerRole::kWorker, w.curve_key);
+    const auth::CurvePeer* p = zap_->peers().find(auth::PeerRole::kWorker, w.curve_key);
     if (!p || !p->mayServe(w.service)) gone.push_back(id);
   }
   for (MemberId id : gone) {

@@ -42,8 +42,8 @@ struct RouterOptions {
   proto::Limits limits;
   // CURVE on both endpoints (PROTOCOL.md 1.1): the router's key pair and who may connect.
   std::optional<auth::CurveKeyPair> curve;
-  std::shared_ptr<const auth::CurvePeers> peers;
-  std::string peers_file;  // where `peers` came from: read again on SIGHUP
+  std::shared_ptr<const auth::CurvePeers> peers;  // at start; Router::setPeers replaces it
+  std::string peers_file;                         // where `peers` came from: read again on SIGHUP
 };
 
 // Counters reported by router.status and exported as metrics.

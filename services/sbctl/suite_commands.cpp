@@ -3,9 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -13,6 +11,7 @@
 
 #include "loopback_probe.h"
 #include "sb/core/config.h"
+#include "sb/core/files.h"
 #include "sb/core/signals.h"
 #include "supervisor.h"
 
@@ -53,15 +52,13 @@ std::optional<json> ask(const std::string& control, const json& request, Millis 
 }
 
 int up(SuiteArgs& a) {
-  std::ifstream in(a.file);
-  if (!in) {
+  std::string text;
+  if (!readWholeFile(a.file, text)) {
     std::cerr << "cannot read " << a.file << "\n";
     return 2;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   Topology topology;
-  if (auto err = parseTopology(text.str(), topology)) {
+  if (auto err = parseTopology(text, topology)) {
     std::cerr << a.file << ": " << *err << "\n";
     return 2;
   }

@@ -4,20 +4,20 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "sb/core/files.h"
 
 namespace sb::admin {
 
 namespace {
 
 std::string readFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  readWholeFile(path, text);  // ("" if it cannot be read)
+  return text;
 }
 
 // /proc/self/stat's fields after the command name (which may hold spaces and parentheses):

@@ -31,18 +31,10 @@ std::optional<std::string> readKey(const toml::table& t, size_t index, ApiKey& k
     std::string here = where;
     here += "." + f;
     if (f == "name" || f == "sha256" || f == "created") {
-      auto v = node.value<std::string>();
-      if (!node.is_string() || !v || v->empty())
-        return here + ": must be a string" + files::at(node);
-      (f == "name" ? k.name : f == "sha256" ? k.sha256 : k.created) = *v;
+      auto& out = f == "name" ? k.name : f == "sha256" ? k.sha256 : k.created;
+      if (auto err = files::readString(node, here, out)) return err;
     } else if (f == "models") {
-      const toml::array* a = node.as_array();
-      if (!a) return here + ": must be an array of model names" + files::at(node);
-      for (const toml::node& m : *a) {
-        auto v = m.value<std::string>();
-        if (!m.is_string() || !v || v->empty()) return here + ": must hold strings" + files::at(m);
-        k.models.push_back(*v);
-      }
+      if (auto err = files::readStrings(node, here, "model names", k.models)) return err;
     } else if (f == "requests_per_minute" || f == "tokens_per_minute" || f == "concurrent") {
       auto v = node.value<int64_t>();
       if (!node.is_integer() || !v || *v < 0 || *v > (int64_t{1} << 40)) {

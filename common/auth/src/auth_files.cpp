@@ -1,22 +1,14 @@
 #include "auth_files.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
-#include <spdlog/spdlog.h>
+#include "sb/core/files.h"
 
 namespace sb::auth::files {
 
 std::optional<std::string> read(const std::string& path, std::string& out) {
-  std::ifstream in(path);
-  if (!in) return "cannot read " + path;
-  std::stringstream text;
-  text << in.rdbuf();
-  out = text.str();
+  if (!readWholeFile(path, out)) return "cannot read " + path;
   return std::nullopt;
 }
 
@@ -39,6 +31,26 @@ std::string at(const toml::node& n) {
   return " (line " + std::to_string(n.source().begin.line) + ")";
 }
 
+std::optional<std::string> readString(const toml::node& n, const std::string& here,
+                                      std::string& out) {
+  auto v = n.value<std::string>();
+  if (!n.is_string() || !v || v->empty()) return here + ": must be a string" + at(n);
+  out = *v;
+  return std::nullopt;
+}
+
+std::optional<std::string> readStrings(const toml::node& n, const std::string& here,
+                                       const char* what, std::vector<std::string>& out) {
+  const toml::array* a = n.as_array();
+  if (!a) return here + ": must be an array of " + what + at(n);
+  for (const toml::node& s : *a) {
+    auto v = s.value<std::string>();
+    if (!s.is_string() || !v || v->empty()) return here + ": must hold strings" + at(s);
+    out.push_back(*v);
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> parseToml(std::string_view text, toml::table& out) {
   try {
     out = toml::parse(text);
@@ -46,14 +58,6 @@ std::optional<std::string> parseToml(std::string_view text, toml::table& out) {
     return std::string(e.description()) + " (line " + std::to_string(e.source().begin.line) + ")";
   }
   return std::nullopt;
-}
-
-void warnIfWorldReadable(const std::string& path, const char* what) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
-    spdlog::warn("{} holds {} and every user on this host can read it: chmod o-r {}", path, what,
-                 path);
-  }
 }
 
 }  // namespace sb::auth::files

@@ -1,6 +1,7 @@
 #include "sb/auth/curve_keys.h"
 
 #include "auth_files.h"
+#include "sb/core/files.h"
 
 #include <unistd.h>
 #include <zmq.h>
@@ -108,7 +109,7 @@ std::optional<std::string> readCurveCertificate(const std::string& path, bool ne
   out.public_key = *pub;
   out.secret_key = sec.value_or("");
   if (!out.secret_key.empty()) {
-    files::warnIfWorldReadable(path, "a CURVE secret key");
+    warnIfWorldReadable(path, "a CURVE secret key");
     char derived[41];
     if (zmq_curve_public(derived, out.secret_key.c_str()) != 0 || out.public_key != derived) {
       return path + ": the public-key is not the secret-key's";

@@ -20,18 +20,10 @@ std::optional<std::string> readPeer(const toml::table& t, const std::string& whe
     std::string here = where;
     here += "." + f;
     if (f == "name" || f == "key" || f == "key_file") {
-      auto v = node.value<std::string>();
-      if (!node.is_string() || !v || v->empty())
-        return here + ": must be a string" + files::at(node);
-      (f == "name" ? p.name : f == "key" ? key : key_file) = *v;
+      auto& out = f == "name" ? p.name : f == "key" ? key : key_file;
+      if (auto err = files::readString(node, here, out)) return err;
     } else if (f == "services" && p.role == PeerRole::kWorker) {
-      const toml::array* a = node.as_array();
-      if (!a) return here + ": must be an array of service names" + files::at(node);
-      for (const toml::node& s : *a) {
-        auto v = s.value<std::string>();
-        if (!s.is_string() || !v || v->empty()) return here + ": must hold strings" + files::at(s);
-        p.services.push_back(*v);
-      }
+      if (auto err = files::readStrings(node, here, "service names", p.services)) return err;
     } else {
       return here + ": unknown field" + files::at(node);
     }

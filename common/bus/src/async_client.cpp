@@ -32,9 +32,8 @@ AsyncClient::AsyncClient(zmq::context_t& context, EventLoop& loop,
     link->endpoint = routers[i];
     link->socket = client_frames::routerSocket(context, options_.curve);
     // (Watched before it connects: a refused first handshake is over in a moment.)
-    link->handshake = std::make_unique<HandshakeWatch>(
-        context, loop_, link->socket, routers[i],
-        options_.curve.enabled() ? options_.curve.public_key : std::string());
+    link->handshake =
+        std::make_unique<HandshakeWatch>(context, loop_, link->socket, routers[i], options_.curve);
     link->socket.connect(routers[i]);
     link->watch = loop_.addSocket(link->socket, [this, i] { onReadable(i); });
     // The first heartbeat asks each router at once whether it takes requests.

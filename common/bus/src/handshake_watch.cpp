@@ -18,13 +18,20 @@ std::string monitorEndpoint() {
   return "inproc://sb-handshake-" + std::to_string(next++);
 }
 
+// Why a handshake failed, from a monitor event's value: a ZMTP protocol error code, or errno.
+std::string failureReason(uint16_t event, uint32_t value) {
+  return event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+             ? fmt::format("protocol error {:#x}", value)
+             : std::string(zmq_strerror(static_cast<int>(value)));
+}
+
 }  // namespace
 
 HandshakeWatch::HandshakeWatch(zmq::context_t& context, EventLoop& loop, zmq::socket_t& socket,
-                               std::string endpoint, const std::string& public_key, Millis every)
+                               std::string endpoint, const CurveClientKeys& curve, Millis every)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
-      fingerprint_(public_key.empty() ? "" : auth::curveFingerprint(public_key)),
+      fingerprint_(curve.enabled() ? auth::curveFingerprint(curve.public_key) : ""),
       every_(every),
       monitor_(context, zmq::socket_type::pair) {
   std::string at = monitorEndpoint();
@@ -77,28 +84,22 @@ void HandshakeWatch::report(uint16_t event, uint32_t value) {
         "--curve-router-key (docs/SECURITY.md){}",
         endpoint_, also);
   } else if (plain) {
-    std::string why = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                          ? fmt::format("protocol error {:#x}", value)
-                          : std::string(zmq_strerror(static_cast<int>(value)));
     // (A router that asks for CURVE may also just close on us: the same hint. A warning: a
     // router restarting mid-handshake looks the same.)
     spdlog::warn(
         "handshake with router {} failed ({}): if that router asks for CURVE, give this "
         "process --curve-secret and --curve-router-key (docs/SECURITY.md){}",
-        endpoint_, why, also);
+        endpoint_, failureReason(event, value), also);
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
     spdlog::error(
         "router {} refused our CURVE key {} (ZAP status {}): it is not in that router's "
         "allow-list for this role{}",
         endpoint_, fingerprint_, value, also);
   } else {
-    std::string why = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-                          ? fmt::format("protocol error {:#x}", value)
-                          : std::string(zmq_strerror(static_cast<int>(value)));
     spdlog::error(
         "CURVE handshake with router {} failed ({}): is --curve-router-key that router's public "
         "key, and does it run with CURVE?{}",
-        endpoint_, why, also);
+        endpoint_, failureReason(event, value), also);
   }
   last_log_ = now;
   logged_once_ = true;

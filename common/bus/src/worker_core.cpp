@@ -56,9 +56,8 @@ void WorkerCore::connect(size_t idx) {
   link.socket->set(zmq::sockopt::reconnect_ivl_max,
                    static_cast<int>(options_.reconnect_max.count()));
   // (Watched before it connects: a refused first handshake is over in a moment.)
-  link.handshake = std::make_unique<HandshakeWatch>(
-      context_, loop_, *link.socket, link.endpoint,
-      options_.curve.enabled() ? options_.curve.public_key : std::string());
+  link.handshake = std::make_unique<HandshakeWatch>(context_, loop_, *link.socket, link.endpoint,
+                                                    options_.curve);
   link.socket->connect(link.endpoint);
   // `this` is safe in every loop callback below: the handles are members of our links.
   link.watch = loop_.addSocket(*link.socket, [this, idx] { onReadable(idx); });

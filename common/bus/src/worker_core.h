@@ -47,7 +47,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     std::string endpoint;
     RouterLink state;
     std::unique_ptr<zmq::socket_t> socket;
-    std::unique_ptr<HandshakeWatch> handshake;  // with CURVE (declared after the socket)
+    std::unique_ptr<HandshakeWatch> handshake;  // why handshakes fail (after the socket)
     LoopHandle watch;
     LoopHandle reconnect;
   };

@@ -1,27 +1,14 @@
 #include "tls_credentials.h"
 
 #include <gnutls/x509.h>
-#include <sys/stat.h>
 
-#include <spdlog/spdlog.h>
-
-#include <fstream>
-#include <sstream>
+#include "sb/core/files.h"
 
 namespace sb::http {
 
 namespace {
 
 constexpr unsigned kMaxChain = 16;
-
-bool readFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
-}
 
 gnutls_datum_t datum(std::string& s) {
   return {reinterpret_cast<unsigned char*>(s.data()), static_cast<unsigned>(s.size())};
@@ -61,11 +48,11 @@ std::shared_ptr<const TlsCredentials> TlsCredentials::load(const std::string& ce
                                                            const std::string& key_file,
                                                            std::string& error) {
   std::string cert_pem, key_pem;
-  if (!readFile(cert_file, cert_pem)) {
+  if (!readWholeFile(cert_file, cert_pem)) {
     error = "cannot read the TLS certificate " + cert_file;
     return nullptr;
   }
-  if (!readFile(key_file, key_pem)) {
+  if (!readWholeFile(key_file, key_pem)) {
     error = "cannot read the TLS key " + key_file;
     return nullptr;
   }
@@ -103,11 +90,7 @@ std::shared_ptr<const TlsCredentials> TlsCredentials::load(const std::string& ce
     return nullptr;
   }
   c->not_after_ = expiryOf(c->chain_[0]);
-  struct stat st {};
-  if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
-    spdlog::warn("{} holds a TLS private key and every user on this host can read it: chmod o-r {}",
-                 key_file, key_file);
-  }
+  warnIfWorldReadable(key_file, "a TLS private key");
   return c;
 }
 

@@ -64,7 +64,7 @@ class AsyncClient {
   struct Link {
     std::string endpoint;
     zmq::socket_t socket;
-    std::unique_ptr<HandshakeWatch> handshake;  // with CURVE (declared after the socket)
+    std::unique_ptr<HandshakeWatch> handshake;  // why handshakes fail (after the socket)
     LoopHandle watch;
     size_t inflight = 0;
   };
